@@ -1,0 +1,15 @@
+# The two quick-start commands (see README.md).  Both set up .venv/ first (idempotent).
+.PHONY: setup demo test test-all bench
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/gifqa inspect examples/shapes_bounce.gif
+
+test: setup
+	.venv/bin/python -m pytest -q
+
+# Everything, the slow tests too.
+test-all: setup
+	.venv/bin/python -m pytest -q -m "not gpu and not network"

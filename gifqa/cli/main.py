@@ -1,0 +1,93 @@
+"""Entry point of the ``gifqa`` command: parses arguments, dispatches, maps errors to exit codes.
+
+Exit codes: 0 success, 1 the job failed (bad media, missing model, out of memory, ...),
+2 usage error (argparse), 130 interrupted.  Answers go to stdout, logs and errors to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+# Sub-command modules, in the order ``gifqa --help`` lists them.  Add a command by adding
+# its module here (see gifqa/cli/__init__.py for what a module defines).
+COMMAND_MODULES = [
+    "gifqa.cli.inspect_cmd",
+]
+
+DESCRIPTION = "Question answering over GIFs and short videos."
+EPILOG = """examples:
+  gifqa inspect examples/shapes_bounce.gif
+  gifqa inspect clip.mp4 --json
+  gifqa COMMAND --help        (each command lists its own examples)
+"""
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gifqa import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="gifqa",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gifqa {__version__}")
+    _add_common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=module.HELP,
+            epilog=module.EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_common(p)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def _error(message: str) -> None:
+    # One line, whatever the message holds: scripts grep for this prefix.
+    print("gifqa: error: " + " ".join(str(message).split()), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    from gifqa.errors import GifqaError
+
+    try:
+        return int(args._run(args) or 0)
+    except GifqaError as exc:
+        if args.debug:
+            traceback.print_exc()
+        _error(str(exc))
+        return 1
+    except MemoryError:
+        if args.debug:
+            traceback.print_exc()
+        _error("out of memory; try fewer frames (--max-frames) or a smaller --max-pixels cap")
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `gifqa ... | head`: the reader went away; not an error of ours.
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
