@@ -26,7 +26,9 @@ EPILOG = """examples:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except GifqaError as exc:
-        if args.debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         _error(str(exc))
         return 1
     except MemoryError:
-        if args.debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         _error("out of memory; try fewer frames (--max-frames) or a smaller --max-pixels cap")
         return 1

@@ -17,7 +17,7 @@ class MediaLimits:
     max_file_bytes: int = 256 * 2**20  # bytes read from one file (256 MiB)
     max_pixels: int = 2**24  # pixels of one canvas or frame rectangle (16.7 Mpx = 4096x4096)
     max_source_frames: int = 5000  # frames a file may hold (GIF: walked; video: demuxed)
-    max_decode_pixels: int = 2 * 10**9  # total pixels decoded to reach the sampled frames (work cap)
+    max_decode_pixels: int = 10**9  # canvas pixels decoded to reach the last sampled frame (work cap; ~1-5 s)
     max_decoded_bytes: int = 1 * 2**30  # bytes of the returned frames array [T, H, W, 3] (1 GiB)
     timeout_s: float = 60.0  # wall-clock budget for decoding one file (seconds)
 
