@@ -79,18 +79,26 @@ def iter_gif_frames(
                     # loading here keeps errors attributed to the right frame.
                     im.load()
                     continue
-                rgba = im.convert("RGBA")
+                if _is_opaque(im):
+                    # No alpha anywhere: compositing over the background would change nothing.
+                    rgb = im.convert("RGB")
+                    if rgb.size != canvas:
+                        grown = Image.new("RGB", canvas, tuple(background))
+                        grown.paste(rgb, (0, 0))
+                        rgb = grown
+                else:
+                    rgba = im.convert("RGBA")
+                    if rgba.size != canvas:
+                        grown = Image.new("RGBA", canvas, (0, 0, 0, 0))
+                        grown.paste(rgba, (0, 0))
+                        rgba = grown
+                    rgb = Image.alpha_composite(bg, rgba).convert("RGB")
             except MediaError:
                 raise
             except EOFError as exc:
                 raise MediaError(path, f"GIF ends before frame {i} (Pillow: {exc})") from exc
             except Exception as exc:
                 raise _pillow_error(path, i, exc) from exc
-            if rgba.size != canvas:
-                grown = Image.new("RGBA", canvas, (0, 0, 0, 0))
-                grown.paste(rgba, (0, 0))
-                rgba = grown
-            rgb = Image.alpha_composite(bg, rgba).convert("RGB")
             if size is not None and rgb.size != tuple(size):
                 rgb = rgb.resize(tuple(size), Image.Resampling.BICUBIC)
             frame = np.asarray(rgb, dtype=np.uint8)
@@ -99,6 +107,13 @@ def iter_gif_frames(
                 pos += 1
     finally:
         im.close()
+
+
+def _is_opaque(im) -> bool:
+    """True when Pillow's current frame has no transparent pixel to composite."""
+    if im.mode == "RGB":
+        return True
+    return im.mode in ("P", "L") and "transparency" not in im.info
 
 
 def verify_gif_pixels(data: bytes, structure: GifStructure, *, path=None, deadline=None, limits=None) -> None:
