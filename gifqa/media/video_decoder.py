@@ -71,9 +71,10 @@ def parse_video_structure(data: bytes, path=None, limits: MediaLimits | None = N
         durations = []
         try:
             for packet in container.demux(stream):
-                if packet.size == 0 or packet.pts is None:
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                if packet.size == 0 or stamp is None:
                     continue  # flush packets carry no frame
-                pts.append(int(packet.pts))
+                pts.append(int(stamp))
                 durations.append(int(packet.duration or 0))
                 if len(pts) > limits.max_source_frames:
                     raise MediaLimitError(
