@@ -32,7 +32,7 @@ fi
 
 echo "setup: installing gifqa into .venv ($device, torch: $torch_spec)" >&2
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+pip=(.venv/bin/python -m pip install -qq --disable-pip-version-check)
 "${pip[@]}" --upgrade pip
 # torch first, so that the extras' `torch>=...` requirement is already satisfied.
 "${pip[@]}" "$torch_spec"

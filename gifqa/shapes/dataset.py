@@ -1,0 +1,201 @@
+"""Write a gifqa-shapes dataset: GIFs plus annotations in the official TGIF-QA file layout.
+
+Layout (so the TGIF-QA readers, the training mixture and ``gifqa eval`` run unchanged):
+
+    OUT/gifs/<gif_name>.gif
+    OUT/train/Train_{action,transition,count,frameqa}_question.csv
+    OUT/{val,test,test_compositional}/Test_{action,transition,count,frameqa}_question.csv
+    OUT/descriptions.tsv      TGIF layout: "<gif file name><TAB><caption>", one per GIF
+    OUT/reactions.jsonl       {"gif_name", "split", "label"} with ReactionGIF label names
+    OUT/manifest.json         seed, sizes, the held-out triples, generator version
+
+Files are TAB-separated with CRLF line ends and a header, as upstream.  The compositional
+test split's main actors perform (colour, shape, action) triples that no actor in the other
+splits ever performs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gifqa.shapes.render import render_frames, save_gif
+from gifqa.shapes.world import ACTIONS, COLOURS, NUMBER_WORDS, SHAPES, Scene, sample_scene
+
+GENERATOR_VERSION = 1
+SPLITS = ("train", "val", "test", "test_compositional")
+# A motion pattern's reaction, as a label of ReactionGIF's 43 (nod -> yes, shake -> no, ...).
+REACTION_OF_ACTION = {
+    "nod": "yes",
+    "shake": "no",
+    "bounce": "happy_dance",
+    "spin": "dance",
+    "grow": "omg",
+    "blink": "wink",
+}
+HEADERS = {
+    "action": ["gif_name", "question", "a1", "a2", "a3", "a4", "a5", "answer", "vid_id", "key"],
+    "transition": ["gif_name", "question", "a1", "a2", "a3", "a4", "a5", "answer", "vid_id", "key"],
+    "count": ["gif_name", "question", "answer", "vid_id", "key"],
+    "frameqa": ["gif_name", "question", "answer", "type", "vid_id", "key", "description"],
+}
+VID_PREFIX = {"action": "ACTION", "transition": "TRANS", "count": "COUNT", "frameqa": "FRAMEQA"}
+FRAMEQA_TYPE_IDS = {"object": 0, "number": 1, "color": 2, "location": 3}
+
+
+def held_out_triples(seed: int, share: float = 0.15) -> set[tuple[str, str, str]]:
+    """A fixed share of (colour, shape, action) triples kept out of every split but one.
+
+    Every colour, shape and action still occurs in training: only combinations are held out.
+    """
+    rng = np.random.default_rng([seed, 7919])
+    triples = [(c, s, a) for c in COLOURS for s in SHAPES for a in ACTIONS]
+    pick = rng.permutation(len(triples))[: int(round(share * len(triples)))]
+    return {triples[i] for i in sorted(pick)}
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def caption(scene: Scene) -> str:
+    main, *others = scene.actors
+    first, second = main.segments
+    parts = [
+        f"{_a(main.colour)} {main.shape} {ACTIONS[first.action][1]} {_times(first.count)} "
+        f"and then {ACTIONS[second.action][1]} {_times(second.count)}"
+    ]
+    for o in others:
+        parts.append(f"{_a(o.colour)} {o.shape} {ACTIONS[o.segments[0].action][1]}")
+    return parts[0] + (" while " + " and ".join(parts[1:]) if len(parts) > 1 else "") + " ."
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{NUMBER_WORDS[n]} times")
+
+
+def _options(rng: np.random.Generator, answer: str) -> tuple[list[str], int]:
+    others = [a for a in ACTIONS if a != answer]
+    opts = [answer] + [str(x) for x in rng.choice(others, size=4, replace=False)]
+    order = rng.permutation(5)
+    opts = [opts[i] for i in order]
+    return opts, opts.index(answer)
+
+
+@dataclass
+class _Rows:
+    action: list
+    transition: list
+    count: list
+    frameqa: list
+
+
+def questions(scene: Scene, gif_name: str, key: int, rng: np.random.Generator, rows: _Rows, desc: str) -> None:
+    main = scene.actors[0]
+    first, second = main.segments
+    # Action: what does X do N times (the segment's action; segments of one actor differ).
+    seg = first if rng.random() < 0.5 else second
+    opts, ans = _options(rng, seg.action)
+    rows.action.append([gif_name, f"What does the {main.name} do {_times(seg.count)} ?", *opts, ans, key])
+    # Transition: after / before.
+    if rng.random() < 0.5:
+        q, target = f"What does the {main.name} do after it {ACTIONS[first.action][1]} ?", second.action
+    else:
+        q, target = f"What does the {main.name} do before it {ACTIONS[second.action][1]} ?", first.action
+    opts, ans = _options(rng, target)
+    rows.transition.append([gif_name, q, *opts, ans, key])
+    # Count: any actor's segment.
+    actor = scene.actors[int(rng.integers(len(scene.actors)))]
+    seg = actor.segments[int(rng.integers(len(actor.segments)))]
+    rows.count.append([gif_name, f"How many times does the {actor.name} {ACTIONS[seg.action][0]} ?", seg.count, key])
+    # FrameQA: one question of each type, one-word answers.
+    a = scene.actors[int(rng.integers(len(scene.actors)))]
+    fq = [
+        (f"what shape is {a.colour} ?", a.shape, "object"),
+        (f"what color is the {a.shape} ?", a.colour, "color"),
+        ("how many shapes are there ?", NUMBER_WORDS[len(scene.actors)], "number"),
+        (f"where is the {a.name} ?", a.place, "location"),
+    ]
+    for q, answer, t in fq:
+        rows.frameqa.append([gif_name, q, answer, FRAMEQA_TYPE_IDS[t], key, desc])
+
+
+def _write_table(path: Path, task: str, rows: list, start_id: int) -> int:
+    lines = ["\t".join(HEADERS[task])]
+    n = start_id
+    for r in rows:
+        if task == "frameqa":  # rows are [gif, question, answer, type, key, description]
+            gif, q, ans, t, key, desc = r
+            fields = [gif, q, ans, t, f"{VID_PREFIX[task]}{n}", key, desc]
+        else:  # rows end with the key; vid_id goes before it
+            fields = [*r[:-1], f"{VID_PREFIX[task]}{n}", r[-1]]
+        lines.append("\t".join(str(x) for x in fields))
+        n += 1
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("ascii"))
+    return n
+
+
+def generate_dataset(
+    out_dir,
+    *,
+    n_train: int = 2000,
+    n_val: int = 200,
+    n_test: int = 200,
+    n_compositional: int = 200,
+    seed: int = 0,
+    size_px: int = 64,
+    progress=None,
+) -> dict:
+    """Generate the dataset into ``out_dir``; returns the manifest (also written as JSON).
+
+    Deterministic: the same arguments give byte-identical files (each GIF draws from its
+    own RNG seeded by (seed, split, index)).
+    """
+    out = Path(out_dir)
+    (out / "gifs").mkdir(parents=True, exist_ok=True)
+    held = held_out_triples(seed)
+    counts = dict(zip(SPLITS, (n_train, n_val, n_test, n_compositional)))
+    descriptions, reactions = [], []
+    key = 0
+    next_ids = {t: 1 for t in HEADERS}
+    held_list = sorted(held)
+    for split_id, split in enumerate(SPLITS):
+        rows = _Rows([], [], [], [])
+        for i in range(counts[split]):
+            rng = np.random.default_rng([seed, split_id, i])
+            if split == "test_compositional":
+                scene = sample_scene(rng, size_px=size_px, main_triple=held_list[int(rng.integers(len(held_list)))])
+            else:
+                scene = sample_scene(rng, size_px=size_px, forbidden=held)
+            gif_name = f"shapes_{split}_{i:06d}"
+            save_gif(scene, render_frames(scene, rng), out / "gifs" / f"{gif_name}.gif")
+            desc = caption(scene)
+            descriptions.append(f"{gif_name}.gif\t{desc}")
+            reactions.append({"gif_name": gif_name, "split": split, "label": REACTION_OF_ACTION[scene.actors[0].segments[0].action]})
+            questions(scene, gif_name, key, rng, rows, desc)
+            key += 1
+            if progress is not None:
+                progress(split, i + 1, counts[split])
+        folder = out / split
+        folder.mkdir(exist_ok=True)
+        prefix = "Train" if split == "train" else "Test"
+        for task in HEADERS:
+            next_ids[task] = _write_table(folder / f"{prefix}_{task}_question.csv", task, getattr(rows, task), next_ids[task])
+    (out / "descriptions.tsv").write_text("\n".join(descriptions) + "\n")
+    with open(out / "reactions.jsonl", "w") as fh:
+        for r in reactions:
+            fh.write(json.dumps(r) + "\n")
+    manifest = {
+        "generator": "gifqa-shapes",
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "size_px": size_px,
+        "splits": counts,
+        "held_out_triples": [list(t) for t in held_list],
+        "reaction_of_action": REACTION_OF_ACTION,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest

@@ -1,0 +1,123 @@
+"""gifqa-shapes: determinism, file layout, the compositional hold-out, and answers that hold."""
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gifqa.media import load_video
+from gifqa.shapes import generate_dataset
+from gifqa.shapes.dataset import HEADERS, SPLITS, held_out_triples
+from gifqa.shapes.world import ACTIONS, Actor, Segment, pose, sample_scene
+from tests.shared_data import REPO
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shapes")
+    generate_dataset(out, n_train=24, n_val=4, n_test=4, n_compositional=6, seed=3)
+    return out
+
+
+def _read(path):
+    raw = path.read_bytes()
+    assert b"\r\n" in raw and raw.count(b"\n") == raw.count(b"\r\n")  # CRLF like upstream
+    return list(csv.reader(raw.decode("ascii").splitlines(), delimiter="\t"))
+
+
+def test_layout_and_headers(dataset):
+    for split in SPLITS:
+        prefix = "Train" if split == "train" else "Test"
+        for task, header in HEADERS.items():
+            rows = _read(dataset / split / f"{prefix}_{task}_question.csv")
+            assert rows[0] == header and all(len(r) == len(header) for r in rows)
+            for r in rows[1:]:
+                assert (dataset / "gifs" / f"{r[0]}.gif").exists()
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    assert manifest["splits"] == {"train": 24, "val": 4, "test": 4, "test_compositional": 6}
+
+
+def test_deterministic(tmp_path, dataset):
+    generate_dataset(tmp_path, n_train=24, n_val=4, n_test=4, n_compositional=6, seed=3)
+    for rel in ["train/Train_action_question.csv", "descriptions.tsv", "gifs/shapes_val_000002.gif"]:
+        a, b = (tmp_path / rel).read_bytes(), (dataset / rel).read_bytes()
+        assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), rel
+
+
+def test_gifs_decode_with_varied_delays(dataset):
+    v = load_video(dataset / "gifs" / "shapes_train_000005.gif")
+    assert v.frames.shape[1:] == (64, 64, 3) and len(v) >= 10
+    assert len(set(v.durations_ms.tolist())) > 1  # delays vary within a clip
+
+
+def test_compositional_hold_out():
+    held = held_out_triples(3)
+    assert held and {t[0] for t in held} <= set(["red", "green", "blue", "yellow", "purple", "orange"])
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scene = sample_scene(rng, forbidden=held)
+        for actor in scene.actors:
+            for seg in actor.segments:
+                assert (actor.colour, actor.shape, seg.action) not in held
+    triple = sorted(held)[0]
+    scene = sample_scene(rng, main_triple=triple)
+    main = scene.actors[0]
+    assert (main.colour, main.shape, main.segments[0].action) == triple
+
+
+def test_compositional_split_uses_held_out_triples(dataset):
+    held = {tuple(t) for t in json.loads((dataset / "manifest.json").read_text())["held_out_triples"]}
+    rows = _read(dataset / "test_compositional" / "Test_transition_question.csv")[1:]
+    assert rows
+    descs = dict(line.split("\t") for line in (dataset / "descriptions.tsv").read_text().splitlines())
+    for r in rows:
+        words = descs[r[0] + ".gif"].split()
+        colour, shape, verb = words[1], words[2], words[3]
+        action = next(a for a, (_, third) in ACTIONS.items() if third == verb)
+        assert (colour, shape, action) in held
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+@pytest.mark.parametrize("count", [1, 3, 5])
+def test_pose_repeats_count_times(action, count):
+    actor = Actor("square", "red", "big", "left", [Segment(action, count, 0.0, 1000.0)])
+    t = np.linspace(0, 999.9, 4000)
+    poses = [pose(actor, x) for x in t]
+    signal = {
+        "bounce": [p["dy"] < -0.05 for p in poses],
+        "spin": [p["angle"] > 300 for p in poses],
+        "grow": [p["scale"] > 1.5 for p in poses],
+        "blink": [not p["visible"] for p in poses],
+        "nod": [p["dy"] > 0.05 for p in poses],
+        "shake": [p["dx"] > 0.05 for p in poses],
+    }[action]
+    rises = sum(1 for a, b in zip([False] + signal, signal) if b and not a)
+    assert rises == count
+
+
+def test_answers_match_scene(dataset):
+    rows = _read(dataset / "train" / "Train_action_question.csv")[1:]
+    descs = dict(line.split("\t") for line in (dataset / "descriptions.tsv").read_text().splitlines())
+    for r in rows:
+        options, answer = r[2:7], int(r[7])
+        verb3 = ACTIONS[options[answer]][1]
+        times = r[1].split(" do ")[1].rsplit(" ?", 1)[0]  # e.g. "three times"
+        assert f"{verb3} {times}" in descs[r[0] + ".gif"], (r, descs[r[0] + ".gif"])
+
+
+def test_cli_refuses_non_empty_dir(tmp_path):
+    (tmp_path / "keep.txt").write_text("x")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    r = subprocess.run([sys.executable, "-m", "gifqa", "make-shapes", str(tmp_path), "--n-train", "1"], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "not empty" in r.stderr and (tmp_path / "keep.txt").read_text() == "x"
+    out = tmp_path / "new"
+    r = subprocess.run(
+        [sys.executable, "-m", "gifqa", "make-shapes", str(out), "--n-train", "2", "--n-val", "1", "--n-test", "1", "--n-compositional", "1"],
+        capture_output=True, text=True, env=env,
+    )
+    assert r.returncode == 0 and len(list((out / "gifs").glob("*.gif"))) == 5
