@@ -15,6 +15,7 @@ import traceback
 # its module here (see gifqa/cli/__init__.py for what a module defines).
 COMMAND_MODULES = [
     "gifqa.cli.inspect_cmd",
+    "gifqa.cli.data_cmd",
     "gifqa.cli.shapes_cmd",
 ]
 
