@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "gifqa.cli.inspect_cmd",
     "gifqa.cli.data_cmd",
     "gifqa.cli.shapes_cmd",
+    "gifqa.cli.score_cmd",
 ]
 
 DESCRIPTION = "Question answering over GIFs and short videos."
