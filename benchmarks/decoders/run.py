@@ -104,7 +104,7 @@ def one(name: str, path: str) -> None:
     except BaseException as exc:  # noqa: BLE001
         print("error", type(exc).__name__, str(exc)[:120])
         return
-    print("silent", len(frames))
+    print("silent" if frames else "empty", len(frames))
 
 
 # --------------------------------------------------------------------------- driver side
@@ -139,6 +139,15 @@ def robustness(name, path, mem=4 * 2**30, timeout=20.0):
     return word, elapsed
 
 
+def robustness_table(names, bad_dir) -> dict:
+    bad = sorted(str(p) for p in [*Path(bad_dir).glob("*.gif"), *Path(bad_dir).glob("wild/*.gif")])
+    table = {}
+    for n in names:
+        print(f"robustness: {n}", file=sys.stderr)
+        table[n] = {b: robustness(n, b) for b in bad}
+    return table
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gifs", default=str(REPO.parent / "shared" / "data" / "gifs"))
@@ -147,6 +156,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip-robustness", action="store_true")
+    ap.add_argument("--robustness-only", action="store_true", help="redo only the hostile-file table in --out")
+    ap.add_argument("--from-json", metavar="RESULTS", help="print the tables of a saved --out file and exit")
     ap.add_argument("--worker"), ap.add_argument("--files-json"), ap.add_argument("--one", nargs=2)
     ap.add_argument("--check", action="store_true"), ap.add_argument("--no-check", action="store_true")
     args = ap.parse_args()
@@ -156,8 +167,17 @@ def main() -> None:
     if args.one:
         one(*args.one)
         return
+    if args.from_json:  # re-print the tables of an earlier run
+        print(markdown(json.loads(Path(args.from_json).read_text()), args.decoders.split(",")))
+        return
 
     names = args.decoders.split(",")
+    if args.robustness_only:  # re-measure robustness into an existing --out file
+        results = json.loads(Path(args.out).read_text())
+        results["robustness"] = robustness_table(names, args.bad)
+        Path(args.out).write_text(json.dumps(results, indent=1))
+        print(markdown(results, names))
+        return
     files = sorted(str(p) for p in Path(args.gifs).glob("*.gif"))
     runs = {n: [] for n in names}
     for rep in range(args.repeats):
@@ -180,11 +200,7 @@ def main() -> None:
             recs[f] = base
         results["decoders"][n] = recs
     if not args.skip_robustness:
-        bad = sorted(str(p) for p in [*Path(args.bad).glob("*.gif"), *Path(args.bad).glob("wild/*.gif")])
-        results["robustness"] = {}
-        for n in names:
-            print(f"robustness: {n}", file=sys.stderr)
-            results["robustness"][n] = {b: robustness(n, b) for b in bad}
+        results["robustness"] = robustness_table(names, args.bad)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     print(markdown(results, names))
@@ -215,24 +231,24 @@ def markdown(results, names) -> str:
         ratio_8 = sum(recs[f]["t_8"] for f in op8) / max(1e-9, sum(ours[f]["t_8"] for f in op8)) if op8 else float("nan")
         mae = f"{statistics.mean(maes):.2f}" if maes else "-"
         fps = f"{frames / t_all:,.0f}" if t_all else "-"
-        lines.append(
-            f"| {n} | {len(opened)} | {len(count_ok)} | {mae} | {good} | {fps} | {ratio_all:.2f}x | {ms8:.1f} | {ratio_8:.2f}x |"
-        )
+        r_all = f"{ratio_all:.2f}x" if same else "-"
+        r_8 = f"{ms8:.1f} | {ratio_8:.2f}x" if op8 else "- | -"
+        lines.append(f"| {n} | {len(opened)} | {len(count_ok)} | {mae} | {good} | {fps} | {r_all} | {r_8} |")
     rob = results.get("robustness")
     if rob and any(rob.values()):
         lines += [
             "",
             f"Robustness on {len(next(iter(rob.values())))} hostile files (all frames, fresh process, 4 GiB / 20 s caps):",
             "",
-            "| decoder | error raised | silent (frames, no error) | crash (signal) | timeout | out of memory | slowest (s) |",
-            "|---|---|---|---|---|---|---|",
+            "| decoder | error raised | silent: frames, no error | silent: 0 frames, no error | crash (signal) | timeout | out of memory | slowest (s) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for n in names:
             outcomes = list(rob[n].values())
-            c = {k: sum(1 for o, _ in outcomes if o == k) for k in ("error", "silent", "crash", "timeout", "oom")}
+            c = {k: sum(1 for o, _ in outcomes if o == k) for k in ("error", "silent", "empty", "crash", "timeout", "oom")}
             slowest = max((t for _, t in outcomes), default=0.0)
             lines.append(
-                f"| {n} | {c['error']} | {c['silent']} | {c['crash']} | {c['timeout']} | {c['oom']} | {slowest:.1f} |"
+                f"| {n} | {c['error']} | {c['silent']} | {c['empty']} | {c['crash']} | {c['timeout']} | {c['oom']} | {slowest:.1f} |"
             )
     return "\n".join(lines)
 

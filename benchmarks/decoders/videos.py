@@ -85,7 +85,7 @@ def main() -> None:
         cells = []
         for n in names:
             r = table[dec, n]
-            cells.append(str(r["n"]) if "n" in r else f"error: {r['error']}")
+            cells.append(str(r["n"]) if "n" in r else "error: " + r["error"].split(":")[0])
         print(f"| {dec} | " + " | ".join(cells) + " |")
 
 
