@@ -1,0 +1,99 @@
+"""Fetching pretrained backbones and tokenizers by hub id (the only code here that downloads).
+
+A backbone with ``hub_id=None`` is built at random from its ``hf_config`` by the model itself.
+With a ``checkpoint_prefix`` the backbone is read out of a composite checkpoint (the EVA-CLIP
+tower and OPT inside ``Salesforce/blip2-opt-2.7b``) by the strict prefix loader, because the
+stand-alone classes' ``from_pretrained`` would match none of those keys and stay random.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from torch import nn
+
+from gifqa.errors import ConfigError, ModelNotFoundError
+from gifqa.model.config import PACKAGE_TINY_TOKENIZER, LLMConfig, VisionConfig
+
+log = logging.getLogger("gifqa.model")
+
+
+def _check_width(what: str, got: int, want: int) -> None:
+    if got != want:
+        raise ConfigError(f"{what}: the loaded model has width {got} but the config says {want}; fix hf_config")
+
+
+def load_vision(cfg: VisionConfig) -> nn.Module | None:
+    """Pretrained vision model for ``cfg`` (None when ``hub_id`` is None: random from hf_config)."""
+    if cfg.hub_id is None:
+        return None
+    from transformers import Blip2VisionModel, CLIPVisionModel
+
+    from gifqa.model.vision import build_vision_config
+
+    cls = CLIPVisionModel if cfg.kind == "clip" else Blip2VisionModel
+    if cfg.checkpoint_prefix:
+        from gifqa.model.qformer_loading import checkpoint_files, load_prefixed
+
+        model = cls(build_vision_config(cfg))
+        load_prefixed(model, checkpoint_files(cfg.hub_id, cfg.revision), cfg.checkpoint_prefix, cfg.hub_id)
+    else:
+        try:
+            model = cls.from_pretrained(cfg.hub_id, revision=cfg.revision)
+        except OSError as e:
+            raise ModelNotFoundError(f"vision tower {cfg.hub_id}: {e}") from None
+    _check_width(f"vision {cfg.hub_id}", model.config.hidden_size, cfg.width)
+    log.info("loaded vision tower %s@%s", cfg.hub_id, cfg.revision or "main")
+    return model
+
+
+def load_llm(cfg: LLMConfig) -> nn.Module | None:
+    """Pretrained causal LM for ``cfg`` (None when ``hub_id`` is None: random from hf_config)."""
+    if cfg.hub_id is None:
+        return None
+    from transformers import AutoModelForCausalLM
+
+    if cfg.checkpoint_prefix:
+        from gifqa.model.modeling import build_llm
+        from gifqa.model.qformer_loading import checkpoint_files, load_prefixed
+
+        model = build_llm(cfg)
+        tied = bool(getattr(model.config, "tie_word_embeddings", False))
+        # A tied output layer shares the input embedding and is not stored separately.
+        load_prefixed(model, checkpoint_files(cfg.hub_id, cfg.revision), cfg.checkpoint_prefix, cfg.hub_id,
+                      allow_missing=("lm_head.weight",) if tied else ())
+        if tied:
+            model.tie_weights()
+    else:
+        try:
+            model = AutoModelForCausalLM.from_pretrained(cfg.hub_id, revision=cfg.revision)
+        except OSError as e:
+            raise ModelNotFoundError(f"LLM {cfg.hub_id}: {e}") from None
+    _check_width(f"LLM {cfg.hub_id}", model.get_input_embeddings().embedding_dim, cfg.width)
+    log.info("loaded LLM %s@%s", cfg.hub_id, cfg.revision or "main")
+    return model
+
+
+def load_tokenizer(cfg: LLMConfig):
+    """The LLM's tokenizer: ``package:tiny`` from package data, else by hub id / local dir."""
+    if cfg.tokenizer == PACKAGE_TINY_TOKENIZER:
+        from transformers import PreTrainedTokenizerFast
+
+        from gifqa.model.presets import package_data_path
+
+        path = package_data_path("_tiny_tokenizer.json")
+        return PreTrainedTokenizerFast(tokenizer_file=str(path), pad_token="<pad>", bos_token="<s>",
+                                       eos_token="</s>", unk_token="<unk>")
+    name = cfg.tokenizer or cfg.hub_id
+    if name is None:
+        raise ConfigError("llm.tokenizer and llm.hub_id are both unset: the model has no tokenizer")
+    revision = cfg.tokenizer_revision if cfg.tokenizer else cfg.revision
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(name, revision=revision)
+    except OSError as e:
+        raise ModelNotFoundError(f"tokenizer {name}: {e}") from None
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok

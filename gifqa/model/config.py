@@ -1,0 +1,223 @@
+"""Typed, nested configuration of a :class:`~gifqa.model.GifQAModel`.
+
+One dataclass per component.  Every field says its unit.  Dimensions that follow from another
+component are derived, never repeated (the Q-Former's ``encoder_hidden_size`` is the vision
+width; the projection's output is the LLM width).  ``from_dict`` rejects unknown keys with a
+:class:`~gifqa.errors.ConfigError` naming them, so a typo never silently falls back to a default.
+
+``hf_config`` fields hold the keyword arguments of the transformers config class of a backbone
+(``CLIPVisionConfig``, ``Blip2VisionConfig``, ``Blip2QFormerConfig``, a causal-LM config with its
+``model_type``).  They are used to build random backbones (the ``tiny`` preset), to build on the
+``meta`` device for parameter counts, and they are checked against the real backbone's config
+when pretrained weights are loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from gifqa.errors import ConfigError
+
+# Tokenizer shipped in package data for the ``tiny`` preset (see scripts/make_tiny_tokenizer.py).
+PACKAGE_TINY_TOKENIZER = "package:tiny"
+
+
+@dataclass
+class VisionConfig:
+    """Frozen CLIP-family image encoder, run on every frame."""
+
+    kind: str = "clip"  # "clip" (CLIPVisionModel) or "blip2" (the EVA-CLIP tower inside BLIP-2)
+    hub_id: str | None = None  # hub id or local dir of the weights; None = random init from hf_config
+    revision: str | None = None  # git revision of hub_id (commit hash or tag); None = default branch
+    checkpoint_prefix: str | None = None  # key prefix when the tower sits inside a composite checkpoint ("vision_model.")
+    feature_layer: int = -2  # index into the tower's hidden states; -1 = last (after post-layernorm for "blip2"), -2 = penultimate
+    image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])  # per RGB channel, on [0, 1] pixels
+    image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])  # per RGB channel, on [0, 1] pixels
+    hf_config: dict[str, Any] = field(default_factory=dict)  # kwargs of CLIPVisionConfig / Blip2VisionConfig
+
+    @property
+    def width(self) -> int:  # channels of each patch token
+        return int(self.hf_config.get("hidden_size", 768))
+
+    @property
+    def image_size(self) -> int:  # pixels, side of the square input
+        return int(self.hf_config.get("image_size", 224))
+
+    @property
+    def num_tokens(self) -> int:  # patch tokens + the class token, per frame
+        patch = int(self.hf_config.get("patch_size", 32))
+        return (self.image_size // patch) ** 2 + 1
+
+    def validate(self) -> None:
+        if self.kind not in ("clip", "blip2"):
+            raise ConfigError(f"vision.kind must be 'clip' or 'blip2', got {self.kind!r}")
+        if len(self.image_mean) != 3 or len(self.image_std) != 3:
+            raise ConfigError("vision.image_mean and vision.image_std need 3 values (R, G, B)")
+
+
+@dataclass
+class ProjectorConfig:
+    """BLIP-2 Q-Former run per frame + learned temporal embedding + Linear into the LLM width."""
+
+    num_query_tokens: int = 32  # learned queries, i.e. visual tokens per frame (Q)
+    max_frames: int = 16  # frames per clip the temporal embedding covers (T_max)
+    init_from: str | None = None  # hub id / local dir of a BLIP-2 or InstructBLIP checkpoint for qformer.* and query_tokens
+    init_revision: str | None = None  # git revision of init_from
+    init_language_projection: bool = False  # also load language_projection (only when the LLM is that checkpoint's LLM)
+    cross_attention_on_width_mismatch: str = "reinit"  # "reinit": re-initialise the cross-attention key/value when the vision width differs; "error": refuse
+    hf_config: dict[str, Any] = field(default_factory=dict)  # kwargs of Blip2QFormerConfig; encoder_hidden_size is derived from the vision width
+
+    @property
+    def width(self) -> int:  # channels of each query output
+        return int(self.hf_config.get("hidden_size", 768))
+
+    def validate(self) -> None:
+        if "encoder_hidden_size" in self.hf_config:
+            raise ConfigError(
+                "projector.hf_config.encoder_hidden_size is derived from vision.hf_config.hidden_size; remove it"
+            )
+        if self.num_query_tokens < 1 or self.max_frames < 1:
+            raise ConfigError("projector.num_query_tokens and projector.max_frames must be >= 1")
+        if self.cross_attention_on_width_mismatch not in ("reinit", "error"):
+            raise ConfigError("projector.cross_attention_on_width_mismatch must be 'reinit' or 'error'")
+
+
+@dataclass
+class LLMConfig:
+    """Causal language model (any AutoModelForCausalLM)."""
+
+    hub_id: str | None = None  # hub id or local dir of the weights; None = random init from hf_config
+    revision: str | None = None  # git revision of hub_id
+    checkpoint_prefix: str | None = None  # key prefix inside a composite checkpoint ("language_model.")
+    tokenizer: str | None = None  # hub id / local dir of the tokenizer, or "package:tiny"; None = hub_id
+    tokenizer_revision: str | None = None  # git revision of tokenizer; None = revision when tokenizer is None
+    dtype: str = "float32"  # storage dtype of the frozen LLM weights: "float32", "bfloat16", "float16"
+    max_text_tokens: int = 128  # tokens of question + answer kept per sample (longer ones are cut from the left)
+    hf_config: dict[str, Any] = field(default_factory=dict)  # kwargs of the LLM config, with "model_type"
+
+    @property
+    def width(self) -> int:  # hidden size of the LLM
+        c = self.hf_config
+        return int(c.get("hidden_size", c.get("n_embd", c.get("d_model", 0))))
+
+    def validate(self) -> None:
+        if "model_type" not in self.hf_config:
+            raise ConfigError("llm.hf_config needs 'model_type' (for example 'llama', 'qwen2', 'opt')")
+        if self.width <= 0:
+            raise ConfigError("llm.hf_config needs 'hidden_size'")
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ConfigError(f"llm.dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
+
+
+@dataclass
+class LoRAConfig:
+    """Low-rank adapters on the LLM (peft); the base LLM weights stay frozen."""
+
+    enabled: bool = True  # False = LLM fully frozen (zero-shot composite)
+    r: int = 16  # rank of each adapter
+    alpha: int = 32  # scaling numerator (scale = alpha / r)
+    dropout: float = 0.05  # dropout probability on the adapter input
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])  # module names
+
+
+@dataclass
+class MVMConfig:
+    """Masked video modelling (ST-LLM, Liu et al. 2024, TencentARC/ST-LLM stllm/models/st_llm.py)."""
+
+    enabled: bool = True  # apply during training (model.train()); never at evaluation
+    weight: float = 1.0  # multiplier of loss_mvm in the total loss (0 = plain cross-entropy)
+    rate_mean: float = 0.5  # mean of the masking rate, share of visual tokens dropped
+    rate_std: float = 0.1  # standard deviation of the masking rate
+    rate_min: float = 0.1  # lower clip of the masking rate
+    rate_max: float = 0.7  # upper clip of the masking rate
+
+    def validate(self) -> None:
+        if not 0.0 <= self.rate_min <= self.rate_max < 1.0:
+            raise ConfigError("mvm needs 0 <= rate_min <= rate_max < 1")
+        if self.weight < 0:
+            raise ConfigError("mvm.weight must be >= 0")
+
+
+@dataclass
+class HeadsConfig:
+    """Classification heads on pooled visual tokens."""
+
+    reaction: bool = True  # 43-way ReactionGIF head (sentiment and GoEmotions derived from it)
+    dropout: float = 0.1  # dropout probability before the head
+
+
+@dataclass
+class GifQAConfig:
+    """Whole model.  Saved as ``config.json`` beside the trained weights."""
+
+    name: str = "custom"  # preset or run name, for the model card
+    seed: int = 0  # seeds the random init of backbones built from hf_config and of the new modules
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    projector: ProjectorConfig = field(default_factory=ProjectorConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    lora: LoRAConfig = field(default_factory=LoRAConfig)
+    mvm: MVMConfig = field(default_factory=MVMConfig)
+    heads: HeadsConfig = field(default_factory=HeadsConfig)
+    description: str = ""  # one paragraph for the model card
+
+    def validate(self) -> GifQAConfig:
+        self.vision.validate()
+        self.projector.validate()
+        self.llm.validate()
+        self.mvm.validate()
+        return self
+
+    # derived -------------------------------------------------------------------------
+    def qformer_hf_config(self) -> dict[str, Any]:
+        """Blip2QFormerConfig kwargs with the derived ``encoder_hidden_size``."""
+        return {**self.projector.hf_config, "encoder_hidden_size": self.vision.width}
+
+    # (de)serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GifQAConfig:
+        return _from_dict(cls, data, "config").validate()
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> GifQAConfig:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"{os.fspath(path)}: no such config file") from None
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{os.fspath(path)}: not valid JSON ({e})") from None
+        return cls.from_dict(data)
+
+
+def _from_dict(cls, data: Any, where: str):
+    """Build dataclass ``cls`` from ``data``; unknown keys and wrong nesting raise ConfigError."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _from_dict(hint, value, f"{where}.{key}")
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)

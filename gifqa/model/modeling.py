@@ -1,0 +1,446 @@
+"""GifQAModel: frames -> frozen CLIP tower -> Q-Former per frame -> Linear -> LLM (LoRA).
+
+The forward pass runs in numbered steps, like transformers' ``Blip2ForConditionalGeneration``:
+
+1. encode:   pixel_values [B, T, 3, S, S] -> patch tokens [B*T, N, D_v]        (frozen, no grad)
+2. project:  Q-Former per frame + temporal embedding -> [B, T, Q, D_q] -> Linear -> [B, T*Q, D_lm]
+3. assemble: [frame tokens | text tokens] per clip; padded frames and padding text are removed
+             and the rows re-padded (right for training, left for generation)
+4. decode:   the LLM on ``inputs_embeds``; cross-entropy on the answer tokens only
+5. (training, MVM weight > 0) masked video modelling, see :mod:`gifqa.model.mvm`.
+
+Building never downloads: backbones come from ``hf_config`` (random, seeded) unless
+``pretrained=True`` is passed to :meth:`GifQAModel.from_config` / :meth:`from_preset`, or the
+model is loaded with :meth:`from_pretrained`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from gifqa.errors import ConfigError
+from gifqa.model import prompts
+from gifqa.model.config import PACKAGE_TINY_TOKENIZER, GifQAConfig
+from gifqa.model.heads import ReactionHead
+from gifqa.model.mvm import MVMDecoder, keep_mask, mvm_loss, sample_rate
+from gifqa.model.projector import Projector
+from gifqa.model.vision import VisionTower, preprocess_frames
+
+log = logging.getLogger("gifqa.model")
+
+IGNORE_INDEX = -100  # label of positions without a loss (frame tokens, prompt, padding)
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Deterministic init without disturbing the caller's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def build_llm(cfg) -> nn.Module:
+    """A randomly initialised causal LM from ``llm.hf_config`` (never downloads)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    kwargs = dict(cfg.hf_config)
+    model_type = kwargs.pop("model_type")
+    try:
+        hf = AutoConfig.for_model(model_type, **kwargs)
+    except (ValueError, KeyError) as e:
+        raise ConfigError(f"llm.hf_config: {e}") from None
+    return AutoModelForCausalLM.from_config(hf)
+
+
+@dataclass
+class Sequence:
+    """LLM input of one batch after step 3."""
+
+    embeds: torch.Tensor  # [B, S, D_lm]
+    mask: torch.Tensor  # [B, S] long, 1 = real token
+    labels: torch.Tensor | None  # [B, S] long, IGNORE_INDEX where no loss
+    visual_positions: torch.Tensor  # [B, V] long: position of each visual token in the row, -1 if absent
+
+
+def assemble(
+    visual: torch.Tensor,
+    visual_keep: torch.Tensor,
+    text: torch.Tensor,
+    text_mask: torch.Tensor,
+    labels: torch.Tensor | None,
+    side: str = "right",
+) -> Sequence:
+    """Concatenate each clip's kept visual tokens [V] and real text tokens, then pad rows at ``side``."""
+    rows, row_labels, lengths, vis_pos = [], [], [], []
+    bsz, n_vis, dim = visual.shape
+    for b in range(bsz):
+        v_idx = visual_keep[b].nonzero().squeeze(1)
+        t_idx = text_mask[b].bool().nonzero().squeeze(1)
+        rows.append(torch.cat([visual[b, v_idx], text[b, t_idx].to(visual.dtype)]))
+        if labels is not None:
+            row_labels.append(torch.cat([labels.new_full((v_idx.numel(),), IGNORE_INDEX), labels[b, t_idx]]))
+        pos = torch.full((n_vis,), -1, dtype=torch.long, device=visual.device)
+        pos[v_idx] = torch.arange(v_idx.numel(), device=visual.device)
+        lengths.append(rows[-1].shape[0])
+        vis_pos.append(pos)
+    seq_len = max(lengths)
+    embeds = visual.new_zeros(bsz, seq_len, dim)
+    mask = torch.zeros(bsz, seq_len, dtype=torch.long, device=visual.device)
+    out_labels = None if labels is None else labels.new_full((bsz, seq_len), IGNORE_INDEX)
+    positions = torch.stack(vis_pos)
+    for b, n in enumerate(lengths):
+        start = 0 if side == "right" else seq_len - n
+        embeds[b, start : start + n] = rows[b]
+        mask[b, start : start + n] = 1
+        if out_labels is not None:
+            out_labels[b, start : start + n] = row_labels[b]
+        positions[b] = torch.where(positions[b] >= 0, positions[b] + start, positions[b])
+    return Sequence(embeds, mask, out_labels, positions)
+
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over positions whose label is not IGNORE_INDEX."""
+    return F.cross_entropy(
+        logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=IGNORE_INDEX
+    )
+
+
+@dataclass
+class GifQAOutput:
+    loss: torch.Tensor | None  # loss_ce + mvm.weight * loss_mvm (None without labels)
+    logits: torch.Tensor  # [B, S, vocab] of the pass that gave loss_ce (the masked one under MVM)
+    loss_ce: torch.Tensor | None  # answer-token cross-entropy
+    loss_mvm: torch.Tensor | None  # None when MVM did not run
+    mvm: dict[str, Any] | None = None  # MVM trace: rate, kept [B, V], masked/full inputs_embeds, target
+
+
+class GifQAModel(nn.Module):
+    """The gifqa video-QA model.  See the module docstring for the data flow."""
+
+    def __init__(self, config: GifQAConfig, *, vision_model: nn.Module | None = None, llm: nn.Module | None = None,
+                 tokenizer=None):
+        super().__init__()
+        config.validate()
+        self.config = config
+        with seeded(config.seed):
+            self.vision = VisionTower(config.vision, vision_model)
+            self.projector = Projector(config)
+            base = llm if llm is not None else build_llm(config.llm)
+            base.to(_DTYPES[config.llm.dtype])
+            for p in base.parameters():
+                p.requires_grad_(False)
+            if config.lora.enabled:
+                from peft import LoraConfig, get_peft_model
+
+                lc = config.lora
+                base = get_peft_model(base, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
+                                                       target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
+            self.llm = base
+            self.mvm_decoder = MVMDecoder(config.llm.width)
+            self.reaction_head = ReactionHead(config.projector.width, config.heads.dropout) if config.heads.reaction else None
+        self._tokenizer = tokenizer
+        self._check_widths()
+
+    def _check_widths(self) -> None:
+        emb = self.llm.get_input_embeddings()
+        if emb.embedding_dim != self.config.llm.width:
+            raise ConfigError(f"llm width {emb.embedding_dim} != llm.hf_config hidden_size {self.config.llm.width}")
+
+    # construction --------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: GifQAConfig, *, pretrained: bool = False, init_projector: bool = True) -> GifQAModel:
+        """Build from a config.  ``pretrained=True`` fetches the backbones named by hub id (and the
+        Q-Former init named by ``projector.init_from`` when ``init_projector``)."""
+        if not pretrained:
+            return cls(config)
+        from gifqa.model.backbones import load_llm, load_vision
+
+        model = cls(config, vision_model=load_vision(config.vision), llm=load_llm(config.llm))
+        if init_projector and config.projector.init_from:
+            from gifqa.model.qformer_loading import load_qformer
+
+            p = config.projector
+            load_qformer(model.projector, p.init_from, p.init_revision,
+                         load_language_projection=p.init_language_projection,
+                         on_width_mismatch=p.cross_attention_on_width_mismatch)
+        return model
+
+    @classmethod
+    def from_preset(cls, name: str, *, pretrained: bool = False) -> GifQAModel:
+        from gifqa.model.presets import load_preset
+
+        return cls.from_config(load_preset(name), pretrained=pretrained)
+
+    @classmethod
+    def from_pretrained(cls, path_or_id: str, *, revision: str | None = None) -> GifQAModel:
+        from gifqa.model.checkpoint import load_checkpoint
+
+        return load_checkpoint(cls, path_or_id, revision=revision)
+
+    def save_pretrained(self, directory) -> None:
+        from gifqa.model.checkpoint import save_checkpoint
+
+        save_checkpoint(self, directory)
+
+    # tokenizer and preprocessing ---------------------------------------------------------
+    @property
+    def tokenizer(self):
+        """Loaded on first use (a hub tokenizer downloads then, never at build time)."""
+        if self._tokenizer is None:
+            from gifqa.model.backbones import load_tokenizer
+
+            self._tokenizer = load_tokenizer(self.config.llm)
+        return self._tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        return self.projector.query_tokens.device
+
+    def preprocess_frames(self, frames) -> torch.Tensor:
+        """uint8 RGB [T, H, W, 3] (or list of [H, W, 3]) -> pixel_values [T, 3, S, S]."""
+        return preprocess_frames(frames, self.config.vision)
+
+    # steps 1-2 ------------------------------------------------------------------------
+    def encode_frames(self, pixel_values: torch.Tensor, frame_mask: torch.Tensor | None = None):
+        """pixel_values [B, T, 3, S, S] -> (frame tokens [B, T*Q, D_lm], queries [B, T, Q, D_q], valid [B, T*Q])."""
+        if pixel_values.ndim == 4:
+            pixel_values = pixel_values[None]
+        bsz, n_frames = pixel_values.shape[:2]
+        feats = self.vision(pixel_values.flatten(0, 1).to(self.device))  # 1. [B*T, N, D_v]
+        tokens, queries = self.projector(feats, n_frames)  # 2. [B, T*Q, D_lm], [B, T, Q, D_q]
+        if frame_mask is None:
+            frame_mask = torch.ones(bsz, n_frames, dtype=torch.bool, device=self.device)
+        valid = frame_mask.to(self.device).bool().repeat_interleave(self.config.projector.num_query_tokens, dim=1)
+        return tokens, queries, valid
+
+    # text -------------------------------------------------------------------------------
+    def build_text_inputs(self, prompts_: list[str], answers: list[str] | None = None, *, add_eos: bool = True):
+        """Tokenise prompts (+ answers) -> dict(input_ids, attention_mask, labels) right-padded [B, L].
+
+        Labels cover the answer tokens (and EOS) only; prompts that do not fit ``llm.max_text_tokens``
+        lose tokens from their left.
+        """
+        tok = self.tokenizer
+        limit = self.config.llm.max_text_tokens
+        eos = tok.eos_token_id
+        ids_rows, label_rows = [], []
+        for i, prompt in enumerate(prompts_):
+            p_ids = tok(prompt, add_special_tokens=True)["input_ids"]
+            a_ids = []
+            if answers is not None:
+                a_ids = tok(prompts.answer_text(answers[i]), add_special_tokens=False)["input_ids"]
+                if add_eos and eos is not None:
+                    a_ids = a_ids + [eos]
+            a_ids = a_ids[:limit]
+            p_ids = p_ids[max(0, len(p_ids) + len(a_ids) - limit):]
+            ids_rows.append(p_ids + a_ids)
+            label_rows.append([IGNORE_INDEX] * len(p_ids) + a_ids)
+        width = max(len(r) for r in ids_rows)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else (eos or 0)
+        input_ids = torch.full((len(ids_rows), width), pad, dtype=torch.long)
+        attention_mask = torch.zeros_like(input_ids)
+        labels = torch.full_like(input_ids, IGNORE_INDEX)
+        for i, (ids, lab) in enumerate(zip(ids_rows, label_rows)):
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            attention_mask[i, : len(ids)] = 1
+            labels[i, : len(lab)] = torch.tensor(lab)
+        out = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if answers is not None:
+            out["labels"] = labels
+        return out
+
+    # steps 3-5 ---------------------------------------------------------------------------
+    def forward(self, pixel_values, input_ids, attention_mask=None, labels=None, frame_mask=None) -> GifQAOutput:
+        """Frame tokens [B, T*Q, D_lm] go before the text; loss = CE (+ mvm.weight * MVM in training)."""
+        dev = self.device
+        input_ids = input_ids.to(dev)
+        attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.to(dev)
+        labels = None if labels is None else labels.to(dev)
+        visual, _, valid = self.encode_frames(pixel_values, frame_mask)
+        text = self.llm.get_input_embeddings()(input_ids)  # [B, L, D_lm]
+        visual = visual.to(text.dtype)
+        mvm_cfg = self.config.mvm
+        if not (self.training and labels is not None and mvm_cfg.enabled and mvm_cfg.weight > 0):
+            seq = assemble(visual, valid, text, attention_mask, labels, "right")  # 3.
+            logits = self.llm(inputs_embeds=seq.embeds, attention_mask=seq.mask).logits  # 4.
+            loss = None if labels is None else causal_lm_loss(logits, seq.labels)
+            return GifQAOutput(loss, logits, loss, None)
+
+        # 5. masked video modelling (ST-LLM): masked pass with grad, full pass as target without.
+        rate = sample_rate(mvm_cfg)
+        kept = keep_mask(valid, rate)  # [B, V]
+        masked = assemble(visual, kept, text, attention_mask, labels, "right")
+        out = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask, output_hidden_states=True)
+        loss_ce = causal_lm_loss(out.logits, masked.labels)
+        with torch.no_grad():
+            full = assemble(visual.detach(), valid, text.detach(), attention_mask, labels, "right")
+            target_states = self.llm(inputs_embeds=full.embeds, attention_mask=full.mask,
+                                     output_hidden_states=True).hidden_states[-1]
+        b_idx, v_idx = kept.nonzero(as_tuple=True)
+        pred = out.hidden_states[-1][b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
+        target = target_states[b_idx, full.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
+        loss_mvm = mvm_loss(self.mvm_decoder(pred.float()), target)
+        trace = {"rate": rate, "kept": kept, "masked_inputs_embeds": masked.embeds,
+                 "full_inputs_embeds": full.embeds, "target": target}
+        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm, out.logits, loss_ce, loss_mvm, trace)
+
+    # tasks ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate_from_prompts(self, pixel_values, prompts_: list[str], *, max_new_tokens: int = 16,
+                              frame_mask=None, **generate_kwargs) -> list[str]:
+        """Greedy (by default) continuation of each prompt after its clip's frame tokens."""
+        visual, _, valid = self.encode_frames(pixel_values, frame_mask)
+        if visual.shape[0] != len(prompts_):
+            raise ConfigError(f"{visual.shape[0]} clips but {len(prompts_)} prompts")
+        enc = self.build_text_inputs(prompts_)
+        text = self.llm.get_input_embeddings()(enc["input_ids"].to(self.device))
+        seq = assemble(visual.to(text.dtype), valid, text, enc["attention_mask"].to(self.device), None, "left")
+        tok = self.tokenizer
+        kwargs = {"do_sample": False, "num_beams": 1, **generate_kwargs}
+        out = self.llm.generate(inputs_embeds=seq.embeds, attention_mask=seq.mask, max_new_tokens=max_new_tokens,
+                                pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+                                eos_token_id=tok.eos_token_id, **kwargs)
+        return [t.strip() for t in tok.batch_decode(out, skip_special_tokens=True)]
+
+    def generate(self, pixel_values, questions: list[str], *, max_new_tokens: int = 16, frame_mask=None,
+                 **generate_kwargs) -> list[str]:
+        """Open-ended answers (FrameQA), one per clip: pixel_values [B, T, 3, S, S], B questions."""
+        return self.generate_from_prompts(pixel_values, [prompts.question_prompt(q) for q in questions],
+                                          max_new_tokens=max_new_tokens, frame_mask=frame_mask, **generate_kwargs)
+
+    def caption(self, pixel_values, *, max_new_tokens: int = 30, frame_mask=None, **generate_kwargs):
+        """A caption: str for one clip [T, 3, S, S], list[str] for a batch [B, T, 3, S, S]."""
+        single = pixel_values.ndim == 4
+        pv = pixel_values[None] if single else pixel_values
+        out = self.generate_from_prompts(pv, [prompts.CAPTION_PROMPT] * pv.shape[0],
+                                         max_new_tokens=max_new_tokens, frame_mask=frame_mask, **generate_kwargs)
+        return out[0] if single else out
+
+    @torch.no_grad()
+    def score_options(self, pixel_values, question: str, options: list[str], *,
+                      length_normalize: bool = False) -> torch.Tensor:
+        """Log-likelihood [K] of each option as the answer to ``question`` about one clip.
+
+        Multiple choice (TGIF-QA Action / Transition) compares these, no text is parsed.  The sum
+        over the option's tokens by default; ``length_normalize`` divides by its token count.
+        """
+        if pixel_values.ndim == 5:
+            if pixel_values.shape[0] != 1:
+                raise ConfigError("score_options takes one clip; loop over the batch")
+            pixel_values = pixel_values[0]
+        visual, _, valid = self.encode_frames(pixel_values[None])
+        k = len(options)
+        enc = self.build_text_inputs([prompts.question_prompt(question)] * k, list(options), add_eos=False)
+        text = self.llm.get_input_embeddings()(enc["input_ids"].to(self.device))
+        seq = assemble(visual.expand(k, -1, -1).to(text.dtype), valid.expand(k, -1), text,
+                       enc["attention_mask"].to(self.device), enc["labels"].to(self.device), "right")
+        logits = self.llm(inputs_embeds=seq.embeds, attention_mask=seq.mask).logits.float()
+        logp = logits[:, :-1].log_softmax(-1)
+        target = seq.labels[:, 1:]
+        has = target != IGNORE_INDEX
+        tok_lp = logp.gather(-1, target.clamp_min(0)[..., None]).squeeze(-1) * has
+        total = tok_lp.sum(-1)
+        return total / has.sum(-1).clamp_min(1) if length_normalize else total
+
+    def predict_count(self, pixel_values, question: str) -> int:
+        """Counting (TGIF-QA Count): the most likely of the answers 0..10, as an int."""
+        scores = self.score_options(pixel_values, question, prompts.COUNT_OPTIONS)
+        return int(prompts.COUNT_OPTIONS[int(scores.argmax())])
+
+    # reaction head ----------------------------------------------------------------------------
+    def _head(self) -> ReactionHead:
+        if self.reaction_head is None:
+            raise ConfigError("this model has no reaction head (heads.reaction is false)")
+        return self.reaction_head
+
+    def classify_reaction(self, pixel_values, frame_mask=None) -> torch.Tensor:
+        """Logits [B, 43] over ``reaction_labels`` (``model.reaction_head.labels``)."""
+        _, queries, _ = self.encode_frames(pixel_values, frame_mask)
+        return self._head()(queries, frame_mask.to(self.device) if frame_mask is not None else None)
+
+    def reaction_loss(self, pixel_values, labels: torch.Tensor, frame_mask=None) -> torch.Tensor:
+        """Cross-entropy of the reaction head; labels [B] are indices into ``reaction_labels``."""
+        return F.cross_entropy(self.classify_reaction(pixel_values, frame_mask), labels.to(self.device))
+
+    @property
+    def reaction_labels(self) -> list[str]:
+        return self._head().labels
+
+    def reaction_sentiment(self, logits: torch.Tensor) -> torch.Tensor:
+        """P(positive induced sentiment) [B] from reaction logits."""
+        return self._head().sentiment(logits)
+
+    def reaction_emotions(self, logits: torch.Tensor) -> torch.Tensor:
+        """Scores [B, 27] of the GoEmotions labels (``heads.reaction_labels()['goemotions']``)."""
+        return self._head().emotions(logits)
+
+    # training helpers -------------------------------------------------------------------------
+    def trained_modules(self) -> dict[str, nn.Module]:
+        """The modules trained in full (saved whole in checkpoints); LoRA is saved by peft."""
+        mods = {"projector": self.projector, "mvm_decoder": self.mvm_decoder}
+        if self.reaction_head is not None:
+            mods["reaction_head"] = self.reaction_head
+        return mods
+
+    def trainable_parameter_groups(self, lrs: dict[str, float], weight_decay: float = 0.0) -> list[dict]:
+        """Optimizer param groups with per-module learning rates.
+
+        Groups: ``lora`` (adapters in the LLM), ``qformer`` (Q-Former + query tokens),
+        ``projection`` (temporal embedding + Linear into the LLM), ``heads`` (reaction head),
+        ``mvm`` (MVM decoder).  ``lrs`` maps group names (or ``default``) to learning rates.
+        """
+        groups: dict[str, list[nn.Parameter]] = {"lora": [], "qformer": [], "projection": [], "heads": [], "mvm": []}
+        for name, p in self.named_parameters():
+            if not p.requires_grad:
+                continue
+            if name.startswith("llm."):
+                groups["lora"].append(p)
+            elif name.startswith(("projector.qformer.", "projector.query_tokens")):
+                groups["qformer"].append(p)
+            elif name.startswith("projector."):
+                groups["projection"].append(p)
+            elif name.startswith("reaction_head."):
+                groups["heads"].append(p)
+            elif name.startswith("mvm_decoder."):
+                groups["mvm"].append(p)
+            else:
+                raise ConfigError(f"trainable parameter {name} belongs to no group")
+        unknown = set(lrs) - set(groups) - {"default"}
+        if unknown:
+            raise ConfigError(f"unknown learning-rate group(s) {sorted(unknown)}; known: {sorted(groups)} and 'default'")
+        out = []
+        for gname, params in groups.items():
+            if not params:
+                continue
+            if gname not in lrs and "default" not in lrs:
+                raise ConfigError(f"no learning rate for group {gname!r} (give it or 'default')")
+            out.append({"name": gname, "params": params, "lr": lrs.get(gname, lrs.get("default")),
+                        "weight_decay": weight_decay})
+        return out
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters per part (LoRA separate from the frozen LLM)."""
+        counts = {"vision": 0, "qformer": 0, "projection": 0, "llm": 0, "lora": 0, "heads": 0, "mvm": 0}
+        for name, p in self.named_parameters():
+            n = p.numel()
+            if name.startswith("vision."):
+                counts["vision"] += n
+            elif name.startswith("llm."):
+                counts["lora" if "lora_" in name else "llm"] += n
+            elif name.startswith(("projector.qformer.", "projector.query_tokens")):
+                counts["qformer"] += n
+            elif name.startswith("projector."):
+                counts["projection"] += n
+            elif name.startswith("reaction_head."):
+                counts["heads"] += n
+            else:
+                counts["mvm"] += n
+        return counts

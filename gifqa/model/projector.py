@@ -1,0 +1,53 @@
+"""Visual projector: BLIP-2 Q-Former per frame, temporal embedding, Linear into the LLM width.
+
+BLIP-2 (Li et al. 2023, arXiv:2301.12597): Q learned queries cross-attend to one image's patch
+tokens and come out as Q vectors; ``language_projection`` maps them to the LLM width.  Run per
+frame for video as in ST-LLM / InstructBLIP-video setups.  The temporal embedding (one learned
+vector per frame position, added to that frame's Q outputs) starts at zero, so a pretrained
+Q-Former's outputs are unchanged before training.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gifqa.errors import ConfigError
+from gifqa.model.config import GifQAConfig
+
+
+class Projector(nn.Module):
+    def __init__(self, cfg: GifQAConfig):
+        super().__init__()
+        from transformers import Blip2QFormerConfig, Blip2QFormerModel
+
+        p = cfg.projector
+        self.num_query_tokens = p.num_query_tokens
+        self.max_frames = p.max_frames
+        self.qformer = Blip2QFormerModel(Blip2QFormerConfig(**cfg.qformer_hf_config()))
+        # BLIP-2 initialises the queries with std = initializer_range (0.02 by default).
+        std = float(p.hf_config.get("initializer_range", 0.02))
+        self.query_tokens = nn.Parameter(torch.randn(1, p.num_query_tokens, p.width) * std)  # [1, Q, D_q]
+        self.temporal_embedding = nn.Parameter(torch.zeros(p.max_frames, p.width))  # [T_max, D_q]
+        self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
+
+    def queries(self, frame_feats: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Per-frame patch tokens [B*T, N, D_v] -> Q-Former outputs [B, T, Q, D_q] (+ temporal embedding)."""
+        if num_frames > self.max_frames:
+            raise ConfigError(
+                f"{num_frames} frames per clip but the temporal embedding covers projector.max_frames="
+                f"{self.max_frames}; sample fewer frames"
+            )
+        bt = frame_feats.shape[0]
+        query = self.query_tokens.expand(bt, -1, -1)
+        enc_mask = torch.ones(frame_feats.shape[:2], dtype=torch.long, device=frame_feats.device)
+        out = self.qformer(query_embeds=query, encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
+        q = out.last_hidden_state[:, : self.num_query_tokens]  # [B*T, Q, D_q]
+        q = q.reshape(bt // num_frames, num_frames, self.num_query_tokens, -1)
+        return q + self.temporal_embedding[:num_frames, None, :]  # [B, T, Q, D_q]
+
+    def forward(self, frame_feats: torch.Tensor, num_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (frame tokens [B, T*Q, D_lm], Q-Former outputs [B, T, Q, D_q] for the heads)."""
+        q = self.queries(frame_feats, num_frames)
+        tokens = self.language_projection(q.flatten(1, 2))  # [B, T*Q, D_lm]
+        return tokens, q

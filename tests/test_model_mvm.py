@@ -1,0 +1,108 @@
+"""Masked video modelling (ST-LLM) on the tiny preset."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gifqa.model.config import MVMConfig
+from gifqa.model.modeling import causal_lm_loss
+from gifqa.model.mvm import keep_mask, mvm_loss, sample_rate
+from tests.model_helpers import pixel_values, tiny_model
+
+
+def _enc(model):
+    return model.build_text_inputs(["Question: what is he doing? Answer:", "Question: what color? Answer:"],
+                                   ["dancing", "red"])
+
+
+def test_rate_is_clipped_normal():
+    cfg = MVMConfig()
+    g = torch.Generator().manual_seed(0)
+    rates = [sample_rate(cfg, g) for _ in range(4000)]
+    assert min(rates) >= 0.1 and max(rates) <= 0.7
+    assert abs(sum(rates) / len(rates) - 0.5) < 0.01
+    wide = MVMConfig(rate_std=1.0)
+    rates = [sample_rate(wide, g) for _ in range(2000)]
+    assert min(rates) == 0.1 and max(rates) == 0.7  # clipping happens
+
+
+def test_keep_mask_drops_exactly_floor_rate_L_of_valid_tokens():
+    valid = torch.ones(3, 20, dtype=torch.bool)
+    valid[2, 12:] = False  # a clip with fewer frames
+    kept = keep_mask(valid, 0.37, torch.Generator().manual_seed(0))
+    assert kept.sum(1).tolist() == [20 - math.floor(0.37 * 20)] * 2 + [12 - math.floor(0.37 * 12)]
+    assert not (kept & ~valid).any()
+
+
+def test_masked_sequence_is_shorter_and_target_has_no_grad():
+    torch.manual_seed(0)
+    model = tiny_model().train()
+    pv = pixel_values()
+    out = model(pv, **_enc(model))
+    trace = out.mvm
+    assert trace is not None and out.loss_mvm is not None
+    t, q = 3, model.config.projector.num_query_tokens
+    n_drop = math.floor(trace["rate"] * t * q)
+    masked, full = trace["masked_inputs_embeds"], trace["full_inputs_embeds"]
+    assert full.shape[1] - masked.shape[1] == n_drop > 0
+    assert (~trace["kept"]).sum(1).tolist() == [n_drop, n_drop]
+    # the masked input is the full one with the dropped visual tokens removed, not zeroed
+    b = 0
+    kept_idx = trace["kept"][b].nonzero().squeeze(1)
+    assert torch.allclose(masked[b, : kept_idx.numel()], full[b, kept_idx].detach())
+    assert torch.allclose(masked[b, kept_idx.numel():], full[b, t * q :][: masked.shape[1] - kept_idx.numel()])
+    # target: computed without grad; prediction path: with grad
+    assert not trace["target"].requires_grad and trace["target"].grad_fn is None
+    assert masked.requires_grad
+    out.loss.backward()
+    assert model.mvm_decoder.linear.weight.grad is not None
+    assert model.projector.qformer.layernorm.weight.grad.abs().sum() > 0
+    assert torch.allclose(out.loss, out.loss_ce + out.loss_mvm)
+
+
+def test_mvm_loss_is_two_minus_two_cos():
+    a = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    b = torch.tensor([[3.0, 0.0], [0.0, -1.0]])
+    assert torch.allclose(mvm_loss(a, b), torch.tensor((0.0 + 4.0) / 2))
+
+
+def test_weight_zero_gives_plain_cross_entropy():
+    torch.manual_seed(0)
+    model = tiny_model(mvm__weight=0.0).train()
+    pv = pixel_values()
+    enc = _enc(model)
+    torch.manual_seed(5)  # same dropout draws in the Q-Former for both computations
+    out = model(pv, **enc)
+    assert out.loss_mvm is None and out.mvm is None
+    # plain CE computed by hand: frame tokens then text, same LLM, no masking
+    torch.manual_seed(5)
+    visual, _, _ = model.encode_frames(pv)
+    text = model.llm.get_input_embeddings()(enc["input_ids"])
+    mask = enc["attention_mask"]
+    # all rows have their real tokens first (right padding), so concatenation then a mask suffices
+    embeds = torch.cat([visual, text], 1)
+    attn = torch.cat([torch.ones(visual.shape[:2], dtype=torch.long), mask], 1)
+    labels = torch.cat([torch.full(visual.shape[:2], -100), enc["labels"]], 1)
+    logits = model.llm(inputs_embeds=embeds, attention_mask=attn).logits
+    assert torch.allclose(out.loss, causal_lm_loss(logits, labels), atol=1e-5)
+
+
+def test_weight_scales_the_mvm_term():
+    pv = pixel_values()
+    losses = {}
+    for w in (1.0, 3.0):
+        torch.manual_seed(0)
+        model = tiny_model(mvm__weight=w).train()
+        torch.manual_seed(1)
+        out = model(pv, **_enc(model))
+        losses[w] = out
+    assert torch.allclose(losses[1.0].loss_mvm, losses[3.0].loss_mvm)
+    assert torch.allclose(losses[3.0].loss, losses[3.0].loss_ce + 3 * losses[3.0].loss_mvm)
+
+
+def test_mvm_never_runs_in_eval():
+    model = tiny_model().eval()
+    out = model(pixel_values(), **_enc(model))
+    assert out.mvm is None and out.loss_mvm is None
