@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "gifqa.cli.data_cmd",
     "gifqa.cli.shapes_cmd",
     "gifqa.cli.score_cmd",
+    "gifqa.cli.eval_cmd",
 ]
 
 DESCRIPTION = "Question answering over GIFs and short videos."
@@ -74,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from gifqa.errors import GifqaError
 
+    if not getattr(args, "debug", False):
+        import warnings
+
+        # Deprecation chatter from the ML stack is for developers, not for users of the CLI.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return int(args._run(args) or 0)
     except GifqaError as exc:
