@@ -16,6 +16,7 @@ import traceback
 COMMAND_MODULES = [
     "gifqa.cli.inspect_cmd",
     "gifqa.cli.data_cmd",
+    "gifqa.cli.genqa_cmd",
 ]
 
 DESCRIPTION = "Question answering over GIFs and short videos."
