@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "gifqa.cli.shapes_cmd",
     "gifqa.cli.score_cmd",
     "gifqa.cli.eval_cmd",
+    "gifqa.cli.genqa_cmd",
 ]
 
 DESCRIPTION = "Question answering over GIFs and short videos."
