@@ -62,12 +62,20 @@ def evaluate(
     batch_size: int = 8,
     config: dict | None = None,
     progress: bool = True,
+    rank: int | None = None,
+    world: int | None = None,
 ) -> dict:
-    """Run ``predictor`` on ``tasks``; returns the results dict (also written to ``out_dir``)."""
+    """Run ``predictor`` on ``tasks``; returns the results dict (also written to ``out_dir``).
+
+    ``rank`` / ``world`` default to the launcher's RANK / WORLD_SIZE; pass 0 / 1 to evaluate in
+    one process of a multi-process job (as the training loop does on its main process).
+    """
     from gifqa.data.common import attach_media
     from gifqa.data.tgifqa import load_tgifqa
 
-    rank, world = _rank_world()
+    env_rank, env_world = _rank_world()
+    rank = env_rank if rank is None else rank
+    world = env_world if world is None else world
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = {"schema": RESULTS_SCHEMA_VERSION, "tasks": {}, "config": config or {}, "versions": package_versions()}

@@ -1,0 +1,323 @@
+"""The training loop: one explicit function, Accelerate does the distributed plumbing.
+
+    from gifqa.training import train
+    train(load_recipe("scripts/configs/tiny.yaml", ["--output_dir", "runs/tiny"]))
+
+Runs unchanged as one process, under ``accelerate launch --num_processes N`` (DDP) and with
+the shipped Accelerate configs (scripts/accelerate/).  Run directory:
+
+    config.resolved.json  environment.json  data_report.json  metrics.jsonl
+    checkpoints/last  checkpoints/best   (inference checkpoints, written atomically)
+    state/step_<k>  state/latest.json    (accelerator.save_state, for --resume true)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gifqa.errors import ConfigError
+from gifqa.training.config import TrainConfig, save_resolved
+
+
+class TrainStep(nn.Module):
+    """Wraps the model so that every kind of batch goes through ``forward`` (what DDP syncs)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values, input_ids=None, attention_mask=None, labels=None, reaction_labels=None):
+        if reaction_labels is not None:
+            loss = self.model.reaction_loss(pixel_values, reaction_labels)
+            return loss, loss.detach(), torch.zeros((), device=loss.device)
+        out = self.model(pixel_values, input_ids, attention_mask=attention_mask, labels=labels)
+        mvm = out.loss_mvm.detach() if out.loss_mvm is not None else torch.zeros((), device=out.loss.device)
+        return out.loss, out.loss_ce.detach(), mvm
+
+
+def build_model(cfg: TrainConfig):
+    from gifqa.model import GifQAModel
+    from gifqa.model.config import GifQAConfig
+    from gifqa.model.presets import load_preset
+
+    spec = cfg.model
+    if spec.init_from:
+        if spec.overrides:
+            raise ConfigError("model.overrides apply to presets; a checkpoint keeps its own config")
+        return GifQAModel.from_pretrained(spec.init_from)
+    if not spec.preset:
+        raise ConfigError("model: give a preset or init_from")
+    data = _deep_merge(load_preset(spec.preset).to_dict(), spec.overrides)
+    return GifQAModel.from_config(GifQAConfig.from_dict(data), pretrained=spec.pretrained)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def lr_lambda(warmup_steps: int, max_steps: int):
+    """Linear warm-up to the full rate, then cosine decay to 0 (per optimizer step)."""
+
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return f
+
+
+def _environment() -> dict:
+    from gifqa.evaluation.harness import package_versions
+
+    env = {"versions": package_versions(), "argv": sys.argv}
+    try:
+        repo = Path(__file__).resolve().parents[2]
+        env["git_commit"] = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                                           text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        env["git_commit"] = None
+    return env
+
+
+def export_checkpoint(model, run_dir: Path, name: str) -> Path:
+    """Write an inference checkpoint atomically: a temp dir, then a rename over the old one."""
+    final = run_dir / "checkpoints" / name
+    tmp = final.with_name(f".{name}.tmp")
+    old = final.with_name(f".{name}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train as ``cfg`` says; returns the run directory."""
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+
+    from gifqa.training.data import ConcatExamples, MixtureSampler, build_streams, collate, log_report
+
+    run_dir = Path(cfg.output_dir)
+    # 1. Accelerate: device, processes, precision.  The reaction head is unused in QA steps
+    #    (and vice versa), hence find_unused_parameters.
+    accelerator = Accelerator(
+        mixed_precision=cfg.precision,
+        cpu=not torch.cuda.is_available(),
+        log_with=cfg.report_to or None,
+        project_dir=str(run_dir),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+    main = accelerator.is_main_process
+    # 2. The run directory is never overwritten unless resuming.
+    latest = run_dir / "state" / "latest.json"
+    if main:
+        if run_dir.exists() and any(run_dir.iterdir()) and not cfg.resume:
+            raise ConfigError(f"{run_dir} exists and is not empty; choose a new --output_dir or pass --resume true")
+        if cfg.resume and not latest.exists():
+            raise ConfigError(f"{run_dir}: nothing to resume (no state/latest.json)")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_resolved(cfg, run_dir)
+        _write_json_atomic(run_dir / "environment.json", _environment())
+    accelerator.wait_for_everyone()
+
+    # 3. Model: the same seeded init on every process.
+    set_seed(cfg.seed)
+    model = build_model(cfg)
+    if cfg.gradient_checkpointing:
+        model.llm.gradient_checkpointing_enable()
+    frames = cfg.data.frames
+    if frames > model.config.projector.max_frames:
+        raise ConfigError(f"data.frames={frames} exceeds the model's projector.max_frames={model.config.projector.max_frames}")
+
+    # 4. Data: the main process generates / checks it first, the others then read it.
+    labels = model.reaction_head.labels if model.reaction_head is not None else None
+    if main:
+        streams, report = build_streams(cfg.data, run_dir, labels)
+        _write_json_atomic(run_dir / "data_report.json", report)
+        log_report(report)
+    accelerator.wait_for_everyone()
+    if not main:
+        streams, _ = build_streams(cfg.data, run_dir, labels)
+    dataset = ConcatExamples(streams, frames, model.config.vision)
+    sampler = MixtureSampler(streams, cfg.optim.batch_size, cfg.seed, accelerator.process_index)
+
+    # 5. Optimizer with per-module learning rates; warm-up + cosine schedule per optimizer step.
+    groups = model.trainable_parameter_groups(cfg.optim.lr, cfg.optim.weight_decay)
+    optimizer = torch.optim.AdamW(groups, betas=tuple(cfg.optim.betas))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.optim.warmup_steps, cfg.optim.max_steps))
+    step_module = TrainStep(model)
+    step_module, optimizer = accelerator.prepare(step_module, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+    tokenizer = model.tokenizer
+
+    # 6. Resume: parameters, optimizer, scheduler and RNG states; batches follow from the step.
+    start = 0
+    if cfg.resume:
+        state = json.loads(latest.read_text())
+        accelerator.load_state(str(run_dir / "state" / state["dir"]))
+        start = int(state["step"])
+    if main and cfg.report_to:
+        accelerator.init_trackers("gifqa", config=cfg.to_dict())
+
+    # 7. The loop.  One optimizer step = grad_accum micro-steps; DDP syncs on the last one.
+    best = None
+    metrics_path = run_dir / "metrics.jsonl"
+    t_last = time.monotonic()
+    samples = 0
+    bar = _progress(cfg.optim.max_steps, start, main)
+    step_module.train()
+    for step in range(start, cfg.optim.max_steps):
+        sums: dict[str, list[float]] = {}
+        for micro in range(cfg.optim.grad_accum):
+            # Every random draw of this micro-step (MVM masking rate, dropout) is seeded by
+            # its position, so a resumed run repeats the uninterrupted one exactly.
+            torch.manual_seed(hash((cfg.seed, step, micro, accelerator.process_index)) % 2**31)
+            batch = collate([dataset[i] for i in sampler.batch(step, micro)])
+            inputs = _inputs(batch, model, tokenizer, accelerator.device)
+            sync = micro == cfg.optim.grad_accum - 1
+            ctx = accelerator.no_sync(step_module) if not sync and accelerator.num_processes > 1 else _nullcontext()
+            with ctx:
+                with accelerator.autocast():
+                    loss, loss_ce, loss_mvm = step_module(**inputs)
+                accelerator.backward(loss / cfg.optim.grad_accum)
+            sums.setdefault(batch["task"], []).append(float(loss.detach()))
+            sums.setdefault("ce", []).append(float(loss_ce))
+            sums.setdefault("mvm", []).append(float(loss_mvm))
+            samples += len(batch["examples"])
+        if cfg.optim.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(step_module.parameters(), cfg.optim.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        bar.update(1)
+
+        # 8. Logs: losses averaged over processes, per task; JSON lines on the main process.
+        if done % cfg.log_every == 0 or done == cfg.optim.max_steps:
+            logged = _gather_losses(accelerator, sums)
+            now = time.monotonic()
+            record = {"step": done, "lr": scheduler.get_last_lr(), **logged,
+                      "samples_per_s": samples * accelerator.num_processes / max(1e-9, now - t_last)}
+            t_last, samples = now, 0
+            if main:
+                with open(metrics_path, "a") as fh:
+                    fh.write(json.dumps(record) + "\n")
+                if cfg.report_to:
+                    accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=done)
+
+        # 9. Periodic evaluation on the validation split; keep the best checkpoint.
+        if cfg.eval.tasks and cfg.eval.every and done % cfg.eval.every == 0 and done < cfg.optim.max_steps:
+            best = _evaluate_and_export(cfg, accelerator, model, run_dir, done, best)
+        if cfg.save_state_every and done % cfg.save_state_every == 0:
+            _save_state(accelerator, run_dir, done)
+    bar.close()
+
+    # 10. The end: last (and best) inference checkpoints, and a resumable state.
+    accelerator.wait_for_everyone()
+    if cfg.eval.tasks:
+        best = _evaluate_and_export(cfg, accelerator, model, run_dir, cfg.optim.max_steps, best)
+    if main:
+        export_checkpoint(accelerator.unwrap_model(step_module).model, run_dir, "last")
+    _save_state(accelerator, run_dir, cfg.optim.max_steps)
+    accelerator.end_training()
+    return run_dir
+
+
+def _inputs(batch, model, tokenizer, device) -> dict:
+    pixels = batch["pixel_values"].to(device)
+    examples = batch["examples"]
+    if batch["task"] == "reaction":
+        return {"pixel_values": pixels, "reaction_labels": torch.tensor([e.label for e in examples], device=device)}
+    text = model.build_text_inputs([e.prompt for e in examples], [e.answer for e in examples])
+    return {"pixel_values": pixels, **{k: v.to(device) for k, v in text.items()}}
+
+
+def _gather_losses(accelerator, sums: dict[str, list[float]]) -> dict:
+    """Mean loss per key over micro-steps and processes (each process may have drawn other tasks)."""
+    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm"})
+    local = torch.tensor([[sum(sums.get(k, [])), len(sums.get(k, []))] for k in keys], device=accelerator.device)
+    total = accelerator.reduce(local, reduction="sum")
+    out = {}
+    for k, (s, n) in zip(keys, total.tolist()):
+        if n:
+            out[f"loss_{k}"] = s / n
+    task_keys = [k for k in keys if k not in ("ce", "mvm") and f"loss_{k}" in out]
+    out["loss"] = sum(out[f"loss_{k}"] for k in task_keys) / max(1, len(task_keys))
+    return out
+
+
+def _save_state(accelerator, run_dir: Path, step: int) -> None:
+    name = f"step_{step}"
+    accelerator.save_state(str(run_dir / "state" / name))
+    if accelerator.is_main_process:
+        _write_json_atomic(run_dir / "state" / "latest.json", {"step": step, "dir": name})
+    accelerator.wait_for_everyone()
+
+
+def _evaluate_and_export(cfg, accelerator, model, run_dir, step, best):
+    """Validation through the evaluation harness (main process); export 'best' when it improves."""
+    if accelerator.is_main_process:
+        from gifqa.evaluation.harness import evaluate
+        from gifqa.evaluation.predictors import ModelPredictor
+        from gifqa.evaluation.tasks import get_tasks
+        from gifqa.inference import ClipLoader
+
+        model.eval()
+        results = evaluate(
+            ModelPredictor(model, ClipLoader(model, frames=cfg.data.frames)), get_tasks(cfg.eval.tasks),
+            annotations_dir=cfg.eval.annotations, gif_dir=cfg.eval.gif_dir, out_dir=run_dir / "eval" / f"step_{step}",
+            split="test", limit=cfg.eval.limit, progress=False, rank=0, world=1,
+        )
+        model.train()
+        values = []
+        for r in results["tasks"].values():
+            m = r["metrics"]
+            values.append(m["accuracy"] if "accuracy" in m else -m["mse"])
+        score = sum(values) / len(values)
+        with open(run_dir / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps({"step": step, "eval": {k: v["metrics"] for k, v in results["tasks"].items()},
+                                 "eval_score": score}) + "\n")
+        if best is None or score > best:
+            best = score
+            export_checkpoint(model, run_dir, "best")
+    accelerator.wait_for_everyone()
+    return best
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress(total: int, start: int, enabled: bool):
+    from gifqa.evaluation.harness import _bar
+
+    bar = _bar(total, "train", enabled)
+    bar.update(start)
+    return bar

@@ -1,0 +1,50 @@
+"""Train gifqa: a thin entry point; the loop is gifqa.training.loop.train.
+
+One process (CPU or one GPU):
+    python scripts/train.py --config scripts/configs/tiny.yaml --output_dir runs/tiny
+
+Several GPUs on one machine (DDP):
+    accelerate launch --num_processes 4 scripts/train.py --config scripts/configs/shapes.yaml --output_dir runs/a
+    accelerate launch --config_file scripts/accelerate/multi_gpu_bf16.yaml scripts/train.py --config ... --output_dir ...
+
+Two processes on CPU (what the tests run; gloo):
+    accelerate launch --num_processes 2 --cpu scripts/train.py --config scripts/configs/tiny.yaml --output_dir runs/cpu2
+
+Several machines: the same command on each machine with Accelerate's machine settings, e.g.
+    accelerate launch --num_machines 2 --machine_rank 0 --main_process_ip 10.0.0.1 --main_process_port 29500 \\
+        --num_processes 16 scripts/train.py --config ... --output_dir ...      (machine_rank 1 on the other)
+
+7B LLMs: --config_file scripts/accelerate/fsdp.yaml (FSDP, full shard).
+
+Any recipe key can be overridden: --optim.max_steps 200 --optim.lr.qformer 1e-4 --data.frames 8;
+--resume true continues the run in --output_dir from its last saved state.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML recipe (scripts/configs/*.yaml)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    args, overrides = parser.parse_known_args(argv)
+    from gifqa.errors import GifqaError
+    from gifqa.training import load_recipe, train
+
+    try:
+        run_dir = train(load_recipe(args.config, overrides))
+    except GifqaError as exc:
+        if args.debug:
+            raise
+        print(f"gifqa: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(f"run: {run_dir}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
