@@ -304,10 +304,13 @@ class GifQAModel(nn.Module):
         text = self.llm.get_input_embeddings()(enc["input_ids"].to(self.device))
         seq = assemble(visual.to(text.dtype), valid, text, enc["attention_mask"].to(self.device), None, "left")
         tok = self.tokenizer
-        kwargs = {"do_sample": False, "num_beams": 1, **generate_kwargs}
+        # Stop at the tokenizer's EOS and at the LLM config's (BLIP-2's OPT stops at "\n", id 50118).
+        eos = [i for i in dict.fromkeys([tok.eos_token_id, getattr(self.llm.config, "eos_token_id", None)])
+               if isinstance(i, int)]
+        kwargs = {"do_sample": False, "num_beams": 1, "eos_token_id": eos, **generate_kwargs}
         out = self.llm.generate(inputs_embeds=seq.embeds, attention_mask=seq.mask, max_new_tokens=max_new_tokens,
                                 pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
-                                eos_token_id=tok.eos_token_id, **kwargs)
+                                **kwargs)
         return [t.strip() for t in tok.batch_decode(out, skip_special_tokens=True)]
 
     def generate(self, pixel_values, questions: list[str], *, max_new_tokens: int = 16, frame_mask=None,
