@@ -120,7 +120,7 @@ def _zero_shot_config(blip2_dir, tok_dir):
     cfg.projector.hf_config = dict(TINY_BLIP2_QFORMER)
     cfg.projector.num_query_tokens = 4
     cfg.llm.hf_config = {**TINY_BLIP2_OPT, "model_type": "opt"}
-    cfg.llm.dtype = "float32"
+    cfg.llm.dtype = cfg.vision.dtype = "float32"
     cfg.llm.tokenizer = tok_dir
     return cfg.validate()
 

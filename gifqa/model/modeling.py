@@ -144,7 +144,8 @@ class GifQAModel(nn.Module):
                 base = get_peft_model(base, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
                                                        target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
             self.llm = base
-            self.mvm_decoder = MVMDecoder(config.llm.width)
+            mvm_on = config.mvm.enabled and config.mvm.weight > 0
+            self.mvm_decoder = MVMDecoder(config.llm.width) if mvm_on else None
             self.reaction_head = ReactionHead(config.projector.width, config.heads.dropout) if config.heads.reaction else None
         self._tokenizer = tokenizer
         self._check_widths()
@@ -388,7 +389,9 @@ class GifQAModel(nn.Module):
     # training helpers -------------------------------------------------------------------------
     def trained_modules(self) -> dict[str, nn.Module]:
         """The modules trained in full (saved whole in checkpoints); LoRA is saved by peft."""
-        mods = {"projector": self.projector, "mvm_decoder": self.mvm_decoder}
+        mods = {"projector": self.projector}
+        if self.mvm_decoder is not None:
+            mods["mvm_decoder"] = self.mvm_decoder
         if self.reaction_head is not None:
             mods["reaction_head"] = self.reaction_head
         return mods
