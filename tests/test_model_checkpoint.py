@@ -137,3 +137,12 @@ def test_presets_all_validate_and_build_on_meta_without_download(monkeypatch):
         assert counts["llm"] > 1e8 and counts["vision"] > 1e7 and counts["qformer"] > 1e7
     with pytest.raises(ModelNotFoundError, match="tiny"):
         load_preset("nope")
+
+
+def test_report_counts_real_presets_from_configs():
+    from gifqa.model.report import run
+
+    text = run(["clip-l-qwen2.5-1.5b"], batch=2)
+    assert "| llm | 1,543,714,304 |" in text  # Qwen2.5-1.5B without embeddings tied twice
+    assert "| vision | 303,179,776 |" in text  # CLIP ViT-L/14 vision tower
+    assert "Training memory estimate" in text and "| total |" in text
