@@ -156,3 +156,18 @@ def test_zero_shot_composite_runs_end_to_end(blip2_dir, tmp_path):
                              max_new_tokens=5)
     assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
     assert model.score_options(pixel_values(batch=1, frames=2)[0], "what?", ["a", "b c"]).shape == (2,)
+
+
+def test_zero_shot_composite_checkpoint_round_trip(blip2_dir, tmp_path):
+    """A model without LoRA whose backbones come from a checkpoint path saves and reloads exactly."""
+    from gifqa.model.backbones import load_tokenizer
+
+    load_tokenizer(tiny_config().llm).save_pretrained(str(tmp_path / "tok"))
+    model = GifQAModel.from_config(_zero_shot_config(blip2_dir, str(tmp_path / "tok")), pretrained=True).eval()
+    with torch.no_grad():
+        model.projector.temporal_embedding.normal_()  # "fine-tuned"
+    model.save_pretrained(tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt" / "adapter").exists()
+    loaded = GifQAModel.from_pretrained(str(tmp_path / "ckpt")).eval()
+    pv = pixel_values(batch=1, frames=2)
+    assert torch.equal(model.score_options(pv, "what?", ["a", "b"]), loaded.score_options(pv, "what?", ["a", "b"]))
