@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from gifqa.errors import ConfigError
 from gifqa.model import prompts
-from gifqa.model.config import PACKAGE_TINY_TOKENIZER, GifQAConfig
+from gifqa.model.config import GifQAConfig
 from gifqa.model.heads import ReactionHead
 from gifqa.model.mvm import MVMDecoder, keep_mask, mvm_loss, sample_rate
 from gifqa.model.projector import Projector
