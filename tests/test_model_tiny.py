@@ -11,9 +11,8 @@ import pytest
 import torch
 
 from gifqa.errors import ConfigError
-from gifqa.model import GifQAModel
-from gifqa.model.modeling import IGNORE_INDEX, causal_lm_loss
-from tests.model_helpers import pixel_values, tiny_config, tiny_model
+from gifqa.model.modeling import IGNORE_INDEX
+from tests.model_helpers import pixel_values, tiny_model
 
 QUESTIONS = ["what is the man doing?", "how many times does the cat jump?"]
 ANSWERS = ["dancing", "3"]

@@ -8,19 +8,36 @@ stand-alone classes' ``from_pretrained`` would match none of those keys and stay
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from torch import nn
 
-from gifqa.errors import ConfigError, ModelNotFoundError
+from gifqa.errors import CheckpointError, ConfigError, ModelNotFoundError
 from gifqa.model.config import PACKAGE_TINY_TOKENIZER, LLMConfig, VisionConfig
 
 log = logging.getLogger("gifqa.model")
+# Bookkeeping keys of a saved sub-config that are not constructor arguments of the config class.
+_META_KEYS = {"transformers_version", "_name_or_path", "architectures", "_attn_implementation_autoset", "torch_dtype",
+              "dtype"}
 
 
 def _check_width(what: str, got: int, want: int) -> None:
     if got != want:
         raise ConfigError(f"{what}: the loaded model has width {got} but the config says {want}; fix hf_config")
+
+
+def _composite_subconfig(files, key: str, source: str) -> dict:
+    """``vision_config`` / ``text_config`` of a composite checkpoint's config.json."""
+    import json
+
+    path = files[0].parent / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"{source}: no config.json beside the weights")
+    sub = json.loads(path.read_text()).get(key)
+    if not isinstance(sub, dict):
+        raise CheckpointError(f"{source}: config.json has no {key!r}; is it a BLIP-2 checkpoint?")
+    return sub
 
 
 def load_vision(cfg: VisionConfig) -> nn.Module | None:
@@ -35,8 +52,12 @@ def load_vision(cfg: VisionConfig) -> nn.Module | None:
     if cfg.checkpoint_prefix:
         from gifqa.model.qformer_loading import checkpoint_files, load_prefixed
 
-        model = cls(build_vision_config(cfg))
-        load_prefixed(model, checkpoint_files(cfg.hub_id, cfg.revision), cfg.checkpoint_prefix, cfg.hub_id)
+        files = checkpoint_files(cfg.hub_id, cfg.revision)
+        # The checkpoint's own config describes its tensors; our hf_config must agree on the width.
+        sub = _composite_subconfig(files, "vision_config", cfg.hub_id)
+        hf = build_vision_config(cfg).__class__(**{k: v for k, v in sub.items() if k not in _META_KEYS})
+        model = cls(hf)
+        load_prefixed(model, files, cfg.checkpoint_prefix, cfg.hub_id)
     else:
         try:
             model = cls.from_pretrained(cfg.hub_id, revision=cfg.revision)
@@ -57,10 +78,13 @@ def load_llm(cfg: LLMConfig) -> nn.Module | None:
         from gifqa.model.modeling import build_llm
         from gifqa.model.qformer_loading import checkpoint_files, load_prefixed
 
-        model = build_llm(cfg)
+        files = checkpoint_files(cfg.hub_id, cfg.revision)
+        sub = _composite_subconfig(files, "text_config", cfg.hub_id)
+        sub = {k: v for k, v in sub.items() if k not in _META_KEYS}
+        model = build_llm(dataclasses.replace(cfg, hf_config={**sub, "model_type": sub.get("model_type", cfg.hf_config["model_type"])}))
         tied = bool(getattr(model.config, "tie_word_embeddings", False))
         # A tied output layer shares the input embedding and is not stored separately.
-        load_prefixed(model, checkpoint_files(cfg.hub_id, cfg.revision), cfg.checkpoint_prefix, cfg.hub_id,
+        load_prefixed(model, files, cfg.checkpoint_prefix, cfg.hub_id,
                       allow_missing=("lm_head.weight",) if tied else ())
         if tied:
             model.tie_weights()

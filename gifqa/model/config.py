@@ -35,6 +35,7 @@ class VisionConfig:
     hub_id: str | None = None  # hub id or local dir of the weights; None = random init from hf_config
     revision: str | None = None  # git revision of hub_id (commit hash or tag); None = default branch
     checkpoint_prefix: str | None = None  # key prefix when the tower sits inside a composite checkpoint ("vision_model.")
+    dtype: str = "float32"  # storage dtype of the frozen tower: "float32", "bfloat16", "float16"
     feature_layer: int = -2  # index into the tower's hidden states; -1 = last (after post-layernorm for "blip2"), -2 = penultimate
     image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])  # per RGB channel, on [0, 1] pixels
     image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])  # per RGB channel, on [0, 1] pixels
@@ -56,6 +57,8 @@ class VisionConfig:
     def validate(self) -> None:
         if self.kind not in ("clip", "blip2"):
             raise ConfigError(f"vision.kind must be 'clip' or 'blip2', got {self.kind!r}")
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ConfigError(f"vision.dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
         if len(self.image_mean) != 3 or len(self.image_std) != 3:
             raise ConfigError("vision.image_mean and vision.image_std need 3 values (R, G, B)")
 

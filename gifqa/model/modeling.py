@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from gifqa.errors import ConfigError
 from gifqa.model import prompts
-from gifqa.model.config import PACKAGE_TINY_TOKENIZER, GifQAConfig
+from gifqa.model.config import GifQAConfig
 from gifqa.model.heads import ReactionHead
 from gifqa.model.mvm import MVMDecoder, keep_mask, mvm_loss, sample_rate
 from gifqa.model.projector import Projector
@@ -144,7 +144,8 @@ class GifQAModel(nn.Module):
                 base = get_peft_model(base, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
                                                        target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
             self.llm = base
-            self.mvm_decoder = MVMDecoder(config.llm.width)
+            mvm_on = config.mvm.enabled and config.mvm.weight > 0
+            self.mvm_decoder = MVMDecoder(config.llm.width) if mvm_on else None
             self.reaction_head = ReactionHead(config.projector.width, config.heads.dropout) if config.heads.reaction else None
         self._tokenizer = tokenizer
         self._check_widths()
@@ -304,10 +305,13 @@ class GifQAModel(nn.Module):
         text = self.llm.get_input_embeddings()(enc["input_ids"].to(self.device))
         seq = assemble(visual.to(text.dtype), valid, text, enc["attention_mask"].to(self.device), None, "left")
         tok = self.tokenizer
-        kwargs = {"do_sample": False, "num_beams": 1, **generate_kwargs}
+        # Stop at the tokenizer's EOS and at the LLM config's (BLIP-2's OPT stops at "\n", id 50118).
+        eos = [i for i in dict.fromkeys([tok.eos_token_id, getattr(self.llm.config, "eos_token_id", None)])
+               if isinstance(i, int)]
+        kwargs = {"do_sample": False, "num_beams": 1, "eos_token_id": eos, **generate_kwargs}
         out = self.llm.generate(inputs_embeds=seq.embeds, attention_mask=seq.mask, max_new_tokens=max_new_tokens,
                                 pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
-                                eos_token_id=tok.eos_token_id, **kwargs)
+                                **kwargs)
         return [t.strip() for t in tok.batch_decode(out, skip_special_tokens=True)]
 
     def generate(self, pixel_values, questions: list[str], *, max_new_tokens: int = 16, frame_mask=None,
@@ -385,7 +389,9 @@ class GifQAModel(nn.Module):
     # training helpers -------------------------------------------------------------------------
     def trained_modules(self) -> dict[str, nn.Module]:
         """The modules trained in full (saved whole in checkpoints); LoRA is saved by peft."""
-        mods = {"projector": self.projector, "mvm_decoder": self.mvm_decoder}
+        mods = {"projector": self.projector}
+        if self.mvm_decoder is not None:
+            mods["mvm_decoder"] = self.mvm_decoder
         if self.reaction_head is not None:
             mods["reaction_head"] = self.reaction_head
         return mods

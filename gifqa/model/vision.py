@@ -35,7 +35,7 @@ class VisionTower(nn.Module):
 
             cls = CLIPVisionModel if cfg.kind == "clip" else Blip2VisionModel
             model = cls(build_vision_config(cfg))
-        self.model = model
+        self.model = model.to({"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[cfg.dtype])
         self.freeze()
 
     def freeze(self) -> None:
