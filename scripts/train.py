@@ -7,8 +7,9 @@ Several GPUs on one machine (DDP):
     accelerate launch --num_processes 4 scripts/train.py --config scripts/configs/shapes.yaml --output_dir runs/a
     accelerate launch --config_file scripts/accelerate/multi_gpu_bf16.yaml scripts/train.py --config ... --output_dir ...
 
-Two processes on CPU (what the tests run; gloo):
-    accelerate launch --num_processes 2 --cpu scripts/train.py --config scripts/configs/tiny.yaml --output_dir runs/cpu2
+Two processes on a machine without CUDA (what the tests run; gloo).  `--cpu` would pick
+accelerate's single-process launcher; the torchrun launcher starts CPU processes:
+    accelerate launch --multi_gpu --num_processes 2 scripts/train.py --config scripts/configs/tiny.yaml --output_dir runs/cpu2
 
 Several machines: the same command on each machine with Accelerate's machine settings, e.g.
     accelerate launch --num_machines 2 --machine_rank 0 --main_process_ip 10.0.0.1 --main_process_port 29500 \\

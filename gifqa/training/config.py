@@ -85,6 +85,7 @@ class TrainConfig:
     save_state_every: int = 0  # accelerator.save_state every N steps for resuming (0: at the end only)
     report_to: list[str] = field(default_factory=list)  # "tensorboard" / "wandb": only when asked
     resume: bool = False  # continue the run in output_dir from its last saved state
+    stop_after_steps: int = 0  # stop (state saved, as if preempted) after this many steps of this invocation; 0 = run to max_steps
 
     def validate(self) -> "TrainConfig":
         if self.precision not in ("no", "bf16", "fp16"):
@@ -106,9 +107,15 @@ class TrainConfig:
 
 
 def _parse_value(text: str):
-    """Command-line values are YAML scalars: 4 -> int, 1e-4 -> float, true -> bool, [a, b] -> list."""
+    """Command-line values: 4 -> int, 1e-4 -> float (YAML 1.1 alone reads that as a string),
+    otherwise YAML: true -> bool, [a, b] -> list, {k: v} -> mapping."""
     import yaml
 
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
     return yaml.safe_load(text)
 
 

@@ -233,6 +233,13 @@ def train(cfg: TrainConfig) -> Path:
             best = _evaluate_and_export(cfg, accelerator, model, run_dir, done, best)
         if cfg.save_state_every and done % cfg.save_state_every == 0:
             _save_state(accelerator, run_dir, done)
+        if cfg.stop_after_steps and done - start >= cfg.stop_after_steps and done < cfg.optim.max_steps:
+            # A time-boxed job (or a test of resuming): save where we are and stop.
+            _save_state(accelerator, run_dir, done)
+            _write_rank_report(accelerator, step_module, run_dir, done, start)
+            bar.close()
+            accelerator.end_training()
+            return run_dir
     bar.close()
 
     # 10. The end: last (and best) inference checkpoints, and a resumable state.
@@ -242,8 +249,23 @@ def train(cfg: TrainConfig) -> Path:
     if main:
         export_checkpoint(accelerator.unwrap_model(step_module).model, run_dir, "last")
     _save_state(accelerator, run_dir, cfg.optim.max_steps)
+    _write_rank_report(accelerator, step_module, run_dir, cfg.optim.max_steps, start)
     accelerator.end_training()
     return run_dir
+
+
+def _write_rank_report(accelerator, step_module, run_dir: Path, step: int, start: int) -> None:
+    """Per process: steps taken and a checksum of the trained parameters (DDP must keep them equal)."""
+    total = torch.zeros((), dtype=torch.float64)
+    for p in step_module.parameters():
+        if p.requires_grad:
+            total += p.detach().double().cpu().abs().sum() + p.detach().double().cpu().sum() * 1e-3
+    folder = run_dir / "ranks"
+    folder.mkdir(exist_ok=True)
+    _write_json_atomic(folder / f"rank{accelerator.process_index}.json", {
+        "rank": accelerator.process_index, "world": accelerator.num_processes, "steps_taken": step - start,
+        "step": step, "param_checksum": float(total),
+    })
 
 
 def _inputs(batch, model, tokenizer, device) -> dict:
