@@ -24,11 +24,13 @@ def resolve_model(name: str, *, device: str | None = None):
     if path.is_dir():
         model = GifQAModel.from_pretrained(str(path))
     elif name in list_presets():
-        model = GifQAModel.from_preset(name)
+        # A preset that names hub ids is meant with its pretrained weights (downloaded once,
+        # then cached); one without (tiny) is random by design.
+        model = _load_hub_backed(name, lambda: GifQAModel.from_preset(name, pretrained=preset_uses_hub(name)))
     elif os.sep in name and not name.count("/") == 1:
         raise ModelNotFoundError(f"{name}: no such checkpoint directory")
     elif "/" in name:
-        model = GifQAModel.from_pretrained(name)  # a hub id; from_pretrained explains offline failures
+        model = _load_hub_backed(name, lambda: GifQAModel.from_pretrained(name))
     else:
         raise ModelNotFoundError(
             f"{name!r} is not a checkpoint directory, a preset ({', '.join(list_presets())}) or a hub id (org/name)"
@@ -36,6 +38,37 @@ def resolve_model(name: str, *, device: str | None = None):
     if device is not None:
         model.to(device)
     return model.eval()
+
+
+def preset_uses_hub(name: str) -> bool:
+    from gifqa.model.presets import load_preset
+
+    cfg = load_preset(name)
+    return bool(cfg.vision.hub_id or cfg.llm.hub_id or cfg.projector.init_from)
+
+
+def offline_choices() -> str:
+    """What to run with no hub access, for error messages."""
+    shipped = Path(__file__).resolve().parent.parent / "checkpoints" / "gifqa-shapes"
+    choices = []
+    if (shipped / "config.json").exists():
+        choices.append(f"--model {shipped} (trained offline on gifqa-shapes)")
+    choices.append("--model tiny (random weights: for smoke tests only)")
+    return "; ".join(choices)
+
+
+def _load_hub_backed(name: str, load):
+    from gifqa.errors import CheckpointError, ConfigError
+
+    try:
+        return load()
+    except (ModelNotFoundError, OSError) as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+        why = "it is not in the local cache and hub access is off (--offline / HF_HUB_OFFLINE=1)" if offline else (
+            f"it could not be fetched ({' '.join(str(exc).split())[:200]})")
+        raise ModelNotFoundError(f"model {name}: {why}. Offline choices: {offline_choices()}") from None
+    except (CheckpointError, ConfigError):
+        raise
 
 
 def model_fingerprint(name: str) -> str:

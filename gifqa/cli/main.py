@@ -14,6 +14,10 @@ import traceback
 # Sub-command modules, in the order ``gifqa --help`` lists them.  Add a command by adding
 # its module here (see gifqa/cli/__init__.py for what a module defines).
 COMMAND_MODULES = [
+    "gifqa.cli.ask_cmd",
+    "gifqa.cli.caption_cmd",
+    "gifqa.cli.react_cmd",
+    "gifqa.cli.models_cmd",
     "gifqa.cli.inspect_cmd",
     "gifqa.cli.data_cmd",
     "gifqa.cli.shapes_cmd",
@@ -24,6 +28,8 @@ COMMAND_MODULES = [
 
 DESCRIPTION = "Question answering over GIFs and short videos."
 EPILOG = """examples:
+  gifqa ask examples/shapes_bounce.gif "what color is the circle?" --model tiny
+  gifqa models
   gifqa inspect examples/shapes_bounce.gif
   gifqa inspect clip.mp4 --json
   gifqa COMMAND --help        (each command lists its own examples)

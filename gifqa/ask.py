@@ -1,0 +1,230 @@
+"""Answering questions about one clip: the library behind ``gifqa ask``, ``caption`` and ``react``.
+
+    from gifqa.ask import Answerer
+    answerer = Answerer.load("checkpoints/gifqa-shapes")
+    result = answerer.ask("clip.gif", "what is the cat doing?")
+    result.answer, result.keyframes, result.timing_ms
+
+The pipeline per question: fetch/decode -> pick keyframes -> vision tower -> Q-Former
+projector -> LLM.  Decoded, preprocessed keyframes are kept per (clip, question-independent
+sampling), so several questions about one GIF decode it once (batch mode).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+from gifqa.errors import GifqaError
+
+DEFAULT_MODEL = "blip2-opt-2.7b-zeroshot"  # answers without gifqa training; needs the hub once
+COUNT_QUESTION = re.compile(r"^\s*how\s+many\b", re.IGNORECASE)
+SAMPLINGS = ("uniform", "all")
+
+
+@dataclass
+class Result:
+    answer: object  # str, or int for counting questions
+    keyframes: list[int]  # source frame indices, in time order
+    timestamps_ms: list[int]  # start time of each keyframe
+    model: str
+    timing_ms: dict[str, float] = field(default_factory=dict)
+    kind: str = "open"  # "open" | "choice" | "count" | "caption"
+    scores: dict[str, float] | None = None  # per option, for multiple choice
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        if out["scores"] is None:
+            del out["scores"]
+        return out
+
+
+@dataclass
+class _Clip:
+    pixel_values: object  # torch [T, 3, S, S]
+    frames: object  # uint8 [T, H, W, 3] (for the contact sheet)
+    keyframes: list[int]
+    timestamps_ms: list[int]
+    decode_ms: float
+    select_ms: float
+
+
+class _Timer:
+    """Wall time spent inside the vision tower and the projector, via forward hooks."""
+
+    def __init__(self, model):
+        self.ms = {"vision": 0.0, "projector": 0.0}
+        self._start = {}
+        for name, module in (("vision", model.vision), ("projector", model.projector)):
+            module.register_forward_pre_hook(self._pre(name))
+            module.register_forward_hook(self._post(name))
+
+    def _pre(self, name):
+        def hook(module, args):
+            self._start[name] = time.perf_counter()
+
+        return hook
+
+    def _post(self, name):
+        def hook(module, args, output):
+            self.ms[name] += 1000 * (time.perf_counter() - self._start.pop(name, time.perf_counter()))
+
+        return hook
+
+    def reset(self):
+        self.ms = {"vision": 0.0, "projector": 0.0}
+
+
+class Answerer:
+    def __init__(self, model, model_name: str, *, frames: int | None = None, sampling: str = "uniform",
+                 limits=None, device: str = "cpu", dtype: str = "float32", cache_size: int = 16):
+        if sampling not in SAMPLINGS:
+            raise GifqaError(f"unknown sampling {sampling!r}; choose one of {', '.join(SAMPLINGS)}")
+        self.model = model
+        self.model_name = model_name
+        self.max_frames = model.config.projector.max_frames
+        self.frames = frames or self.max_frames
+        if self.frames > self.max_frames:
+            raise GifqaError(f"--frames {self.frames} is more than this model takes ({self.max_frames})")
+        self.sampling = sampling
+        self.limits = limits
+        self.device = device
+        self.dtype = dtype
+        self.timer = _Timer(model)
+        self.cache: OrderedDict = OrderedDict()
+        self.cache_size = cache_size
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto", **kwargs) -> "Answerer":
+        import torch
+
+        from gifqa.inference import resolve_model
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if dtype == "auto":
+            dtype = "bfloat16" if device.startswith("cuda") else "float32"
+        model = resolve_model(name, device=device)
+        return cls(model, name, device=device, dtype=dtype, **kwargs)
+
+    # -- clips ----------------------------------------------------------------------------
+    def clip(self, source, name: str | None = None) -> _Clip:
+        """Decode and preprocess the keyframes of ``source`` (a path, or bytes with ``name``)."""
+        from gifqa.media import load_video
+
+        import hashlib
+
+        ident = source if isinstance(source, str) else hashlib.sha256(source).hexdigest()
+        key = (ident, self.frames, self.sampling)
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key]
+        t0 = time.perf_counter()
+        if self.sampling == "uniform":
+            video = load_video(source, self.frames, limits=self.limits, name=name)
+        else:
+            video = load_video(source, sampling="all", limits=self.limits, name=name)
+            if len(video) > self.max_frames:
+                raise GifqaError(f"{video.path}: has {len(video)} frames; --sampling all takes at most "
+                                 f"{self.max_frames} for this model (use --sampling uniform)")
+        t1 = time.perf_counter()
+        pixels = self.model.preprocess_frames(video.frames)
+        clip = _Clip(pixels, video.frames, video.frame_indices.tolist(), video.timestamps_ms.tolist(),
+                     decode_ms=1000 * (t1 - t0), select_ms=1000 * (time.perf_counter() - t1))
+        self.cache[key] = clip
+        if len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return clip
+
+    @contextmanager
+    def _precision(self):
+        import torch
+
+        if self.device.startswith("cuda") and self.dtype in ("bfloat16", "float16"):
+            with torch.autocast("cuda", dtype=getattr(torch, self.dtype)):
+                yield
+        else:
+            yield
+
+    # -- jobs -----------------------------------------------------------------------------
+    def ask(self, source, question: str, *, options: list[str] | None = None, max_new_tokens: int = 16,
+            name: str | None = None) -> Result:
+        t_start = time.perf_counter()
+        clip = self.clip(source, name)
+        self.timer.reset()
+        t0 = time.perf_counter()
+        scores = None
+        with self._precision():
+            if options:
+                values = [float(v) for v in self.model.score_options(clip.pixel_values, question, list(options))]
+                best = max(range(len(values)), key=values.__getitem__)
+                answer, kind, scores = options[best], "choice", dict(zip(options, values))
+            elif COUNT_QUESTION.match(question):
+                answer, kind = int(self.model.predict_count(clip.pixel_values, question)), "count"
+            else:
+                answer = self.model.generate(clip.pixel_values[None], [question], max_new_tokens=max_new_tokens)[0]
+                kind = "open"
+        return self._result(answer, kind, clip, t0, t_start, scores)
+
+    def caption(self, source, *, max_new_tokens: int = 30, name: str | None = None) -> Result:
+        t_start = time.perf_counter()
+        clip = self.clip(source, name)
+        self.timer.reset()
+        t0 = time.perf_counter()
+        with self._precision():
+            text = self.model.caption(clip.pixel_values, max_new_tokens=max_new_tokens)
+        return self._result(text, "caption", clip, t0, t_start, None)
+
+    def react(self, source, *, top: int = 5, name: str | None = None) -> dict:
+        import torch
+
+        t_start = time.perf_counter()
+        clip = self.clip(source, name)
+        self.timer.reset()
+        t0 = time.perf_counter()
+        with torch.no_grad(), self._precision():
+            logits = self.model.classify_reaction(clip.pixel_values[None]).float()
+        probs = logits.softmax(-1)[0]
+        labels = self.model.reaction_labels
+        order = probs.argsort(descending=True)[:top].tolist()
+        positive = float(self.model.reaction_sentiment(logits)[0])
+        result = self._result(labels[order[0]], "reaction", clip, t0, t_start, None).to_dict()
+        result["reactions"] = [{"label": labels[i], "score": round(float(probs[i]), 6)} for i in order]
+        result["sentiment"] = {"positive": round(positive, 6), "negative": round(1 - positive, 6)}
+        return result
+
+    def _result(self, answer, kind, clip: _Clip, t0: float, t_start: float, scores) -> Result:
+        now = time.perf_counter()
+        model_ms = 1000 * (now - t0)
+        timing = {
+            "decode": round(clip.decode_ms, 3),
+            "retrieval": round(clip.select_ms, 3),
+            "vision": round(self.timer.ms["vision"], 3),
+            "projector": round(self.timer.ms["projector"], 3),
+            "generation": round(max(0.0, model_ms - self.timer.ms["vision"] - self.timer.ms["projector"]), 3),
+            "total": round(1000 * (now - t_start), 3),
+        }
+        return Result(answer, clip.keyframes, clip.timestamps_ms, self.model_name, timing, kind, scores)
+
+
+def contact_sheet(frames, keyframes, timestamps_ms, path, height: int = 160) -> None:
+    """Save the keyframes side by side, each labelled with its frame index and time."""
+    from PIL import Image, ImageDraw
+
+    tiles = []
+    for f, idx, t in zip(frames, keyframes, timestamps_ms):
+        im = Image.fromarray(f)
+        w = max(1, round(im.width * height / im.height))
+        tile = Image.new("RGB", (w, height + 18), (255, 255, 255))
+        tile.paste(im.resize((w, height), Image.Resampling.BICUBIC), (0, 0))
+        ImageDraw.Draw(tile).text((3, height + 3), f"#{idx}  {t / 1000:.2f}s", fill=(0, 0, 0))
+        tiles.append(tile)
+    sheet = Image.new("RGB", (sum(t.width for t in tiles) + 4 * (len(tiles) - 1), height + 18), (200, 200, 200))
+    x = 0
+    for t in tiles:
+        sheet.paste(t, (x, 0))
+        x += t.width + 4
+    sheet.save(path)

@@ -1,0 +1,190 @@
+"""`gifqa ask`, `caption`, `react`, `models` through the CLI on the tiny model."""
+
+import http.server
+import json
+import os
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from PIL import Image
+
+from tests.media_helpers import moving_square_frames, write_gif, write_video
+from tests.shared_data import REPO
+
+ENV = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+
+
+def gifqa(*args, stdin=None):
+    """A fresh process: for stdin, the environment, exit codes as the shell sees them."""
+    return subprocess.run([sys.executable, "-m", "gifqa", *map(str, args)], capture_output=True, env=ENV,
+                          input=stdin, timeout=300)
+
+
+class _Run:
+    def __init__(self, code, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = code, stdout.encode(), stderr.encode()
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """The same CLI in this process (imports paid once): main(argv) -> exit code, output captured."""
+    from gifqa.cli.main import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def run(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        captured = capsys.readouterr()
+        return _Run(code, captured.out, captured.err)
+
+    return run
+
+
+def out(r):
+    return r.stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    return write_gif(d / "square.gif", moving_square_frames(12), durations_ms=[50] * 6 + [150] * 6)
+
+
+def test_ask_json_schema_and_keyframes(cli, clip, tmp_path):
+    sheet = tmp_path / "k.png"
+    r = cli("ask", clip, "what color is the square?", "--model", "tiny", "--json", "--frames", "4",
+              "--keyframes-out", sheet)
+    assert r.returncode == 0, r.stderr.decode()
+    res = json.loads(out(r))
+    assert set(res) == {"answer", "keyframes", "timestamps_ms", "model", "timing_ms", "kind"}
+    assert isinstance(res["answer"], str) and res["model"] == "tiny" and res["kind"] == "open"
+    # frames start at 0, 50, ..., 250 (50 ms each), then 300, 450, ..., 1050 (150 ms each);
+    # 4 frames uniform by time over 1200 ms: midpoints 150, 450, 750, 1050 ms -> frames 3, 7, 9, 11
+    assert res["keyframes"] == [3, 7, 9, 11]
+    assert res["timestamps_ms"] == [150, 450, 750, 1050]
+    assert set(res["timing_ms"]) == {"decode", "retrieval", "vision", "projector", "generation", "total"}
+    assert all(v >= 0 for v in res["timing_ms"].values())
+    with Image.open(sheet) as im:
+        assert im.size == (4 * 160 + 3 * 4, 160 + 18)  # four square 160-px tiles with label strips, side by side
+
+
+def test_ask_plain_prints_only_the_answer(cli, clip):
+    r = cli("ask", clip, "what is it?", "--model", "tiny")
+    assert r.returncode == 0 and out(r).count("\n") == 1
+
+
+def test_multiple_choice_and_count(cli, clip):
+    r = cli("ask", clip, "what does the square do?", "--model", "tiny", "--options", "slide", "spin", "grow", "--json")
+    res = json.loads(out(r))
+    assert res["kind"] == "choice" and set(res["scores"]) == {"slide", "spin", "grow"}
+    assert res["answer"] == max(res["scores"], key=res["scores"].get)
+    r = cli("ask", clip, "How many times does it move?", "--model", "tiny", "--json")
+    res = json.loads(out(r))
+    assert res["kind"] == "count" and isinstance(res["answer"], int) and 0 <= res["answer"] <= 10
+
+
+def test_caption_react_models(cli, clip):
+    r = cli("caption", clip, "--model", "tiny", "--json")
+    assert r.returncode == 0 and json.loads(out(r))["kind"] == "caption"
+    r = cli("react", clip, "--model", "tiny", "--top", "3", "--json")
+    res = json.loads(out(r))
+    assert len(res["reactions"]) == 3 and res["reactions"][0]["label"] == res["answer"]
+    assert abs(res["sentiment"]["positive"] + res["sentiment"]["negative"] - 1) < 1e-5
+    r = cli("models", "--json")
+    names = {m["name"] for m in json.loads(out(r))}
+    assert {"tiny", "blip2-opt-2.7b-zeroshot"} <= names
+
+
+def test_mp4_input_and_stdin(cli, clip, tmp_path):
+    mp4 = write_video(tmp_path / "c.mp4", moving_square_frames(8, size=64, square=16))
+    assert cli("ask", mp4, "what is it?", "--model", "tiny").returncode == 0
+    r = gifqa("ask", "-", "what is it?", "--model", "tiny", "--json", stdin=clip.read_bytes())
+    assert r.returncode == 0 and json.loads(out(r))["keyframes"]
+
+
+def test_url_input_from_loopback_server(cli, clip, tmp_path):
+    (tmp_path / "a.gif").write_bytes(clip.read_bytes())
+    (tmp_path / "page.gif").write_text("<!DOCTYPE html><html>not found</html>")
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        try:
+            r = cli("ask", f"{base}/a.gif", "what is it?", "--model", "tiny", "--json")
+            assert r.returncode == 0, r.stderr.decode()
+            r = cli("ask", f"{base}/page.gif", "what is it?", "--model", "tiny")
+            assert r.returncode == 1 and b"HTML page" in r.stderr
+            r = cli("ask", f"{base}/missing.gif", "what is it?", "--model", "tiny")
+            assert r.returncode == 1 and b"HTTP 404" in r.stderr
+            r = cli("ask", f"{base}/a.gif", "what is it?", "--model", "tiny", "--max-file-mb", "0.0001")
+            assert r.returncode == 1 and b"cap" in r.stderr
+        finally:
+            httpd.shutdown()
+
+
+def test_batch_writes_as_it_goes_and_resumes(cli, clip, tmp_path):
+    bad = tmp_path / "bad.gif"
+    bad.write_bytes(b"GIF89a garbage")
+    questions = tmp_path / "q.jsonl"
+    lines = [{"gif": str(clip), "question": f"question {i}?", "id": i} for i in range(4)]
+    lines.insert(2, {"gif": str(bad), "question": "broken?"})
+    questions.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    answers = tmp_path / "a.jsonl"
+    # an interrupted earlier run: two answers and half of a third line
+    first = cli("ask", "--batch", questions, "--out", answers, "--model", "tiny")
+    assert first.returncode == 1 and b"1 of 5 questions" in first.stderr  # the bad GIF is reported, not fatal
+    rows = [json.loads(x) for x in answers.read_text().splitlines()]
+    assert [r["line"] for r in rows] == [1, 2, 3, 4, 5] and "error" in rows[2] and "bad.gif" in rows[2]["error"]
+    kept = answers.read_text().splitlines()[:2]
+    answers.write_text("\n".join(kept) + "\n" + kept[1][:17])  # killed while writing line 3
+    again = cli("ask", "--batch", questions, "--out", answers, "--model", "tiny")
+    assert b"resuming: 2 answered" in again.stderr
+    rows = [json.loads(x) for x in answers.read_text().splitlines()]
+    assert sorted(r["line"] for r in rows) == [1, 2, 3, 4, 5]  # no gap, no duplicate
+    assert all(r["answer"] is not None for r in rows if "error" not in r)
+
+
+@pytest.mark.parametrize(
+    "args, code, text",
+    [
+        (["ask", "{clip}", "q", "--model", "no-such-model"], 1, b"not a checkpoint directory, a preset"),
+        (["ask", "{clip}", "q", "--model", "/nonexistent/dir/x"], 1, b"no such checkpoint"),
+        (["ask", "{clip}", "q", "--offline"], 1, b"Offline choices"),
+        (["ask", "{missing}", "q", "--model", "tiny"], 1, b"no such file"),
+        (["ask", "{clip}", "q", "--model", "tiny", "--frames", "99"], 1, b"more than this model takes"),
+        (["ask", "{clip}"], 2, b"required"),
+        (["ask", "{clip}", "q", "--sampling", "random"], 2, b"invalid choice"),
+    ],
+)
+def test_error_paths(cli, clip, tmp_path, args, code, text):
+    args = [a.format(clip=clip, missing=tmp_path / "missing.gif") for a in args]
+    # --offline must act before the hub libraries are imported: only a fresh process shows that.
+    r = gifqa(*args) if "--offline" in args else cli(*args)
+    assert r.returncode == code, r.stderr.decode()
+    assert text in r.stderr and b"Traceback" not in r.stderr
+    if code == 1:
+        assert r.stderr.decode().strip().count("\n") == 0 and r.stderr.startswith(b"gifqa: error:")
+
+
+def test_missing_checkpoint_file(cli, tmp_path, clip):
+    ckpt = tmp_path / "ckpt"
+    code = "from gifqa.model import GifQAModel; GifQAModel.from_preset('tiny').save_pretrained(r'%s')" % ckpt
+    subprocess.run([sys.executable, "-c", code], env=ENV, check=True)
+    (ckpt / "gifqa_modules.safetensors").unlink()
+    r = cli("ask", clip, "q", "--model", ckpt)
+    assert r.returncode == 1 and b"missing" in r.stderr and b"Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [[], ["ask"], ["caption"], ["react"], ["models"], ["inspect"], ["eval"], ["score"]])
+def test_help_is_instant_and_has_examples(cmd):
+    t0 = time.monotonic()
+    r = gifqa(*cmd, "--help")
+    assert r.returncode == 0 and b"examples:" in r.stdout
+    assert time.monotonic() - t0 < 3.0  # a fresh interpreter included; the parser itself imports nothing heavy
