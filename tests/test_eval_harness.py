@@ -98,7 +98,7 @@ def test_random_and_prior_on_official_action(tmp_path):
     mode = Counter(train).most_common(1)[0][0]
     assert res["metrics"]["accuracy"] == pytest.approx(sum(1 for t in test if t == mode) / len(test))
     assert res["coverage"]["n_with_media"] == 0  # no GIF pixels in ../shared: coverage says so
-    rnd = gifqa("eval", "--model", "baseline:random", "--tasks", "tgif-qa/action", "--annotations", ann, "--out", tmp_path / "r")
+    gifqa("eval", "--model", "baseline:random", "--tasks", "tgif-qa/action", "--annotations", ann, "--out", tmp_path / "r")
     acc = json.loads((tmp_path / "r" / "results.json").read_text())["tasks"]["tgif-qa/action"]["metrics"]["accuracy"]
     assert 0.15 < acc < 0.25  # 2,274 uniform guesses among 5 options
 

@@ -6,13 +6,11 @@ the CLI (`gifqa inspect`: exit code 1, one stderr line starting `gifqa: error:` 
 the file, no traceback).  Wall time and peak RSS are measured per process (os.wait4).
 """
 
+import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 import pytest
 
@@ -39,25 +37,43 @@ sys.exit(3)
 """
 
 
-def _limit():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+# The child is started by a small wrapper interpreter, not straight from pytest: on Linux a
+# process inherits its parent's RSS high-water mark through fork and exec (the kernel folds the
+# old address space's peak into ru_maxrss), so a child forked from a pytest that has loaded
+# torch would "peak" at pytest's size.  The wrapper is small, caps the address space, runs the
+# command and reports the command's own rusage.
+WRAPPER = """
+import json, os, resource, subprocess, sys, time
+report, cap, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+t0 = time.monotonic()
+proc = subprocess.Popen(args)
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.monotonic() - t0
+with open(report, "w") as f:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "seconds": elapsed, "maxrss_kib": usage.ru_maxrss}, f)
+"""
 
 
 def run_capped(args):
     """Run ``args`` under the memory cap; return (exit code, stdout, stderr, seconds, peak RSS bytes)."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OPENBLAS_NUM_THREADS="1")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.monotonic()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, preexec_fn=_limit, env=env, cwd=REPO)
-        watchdog = threading.Timer(TIME_CAP_S * 4, proc.kill)  # a hang must not hang the suite
-        watchdog.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child alone
-        watchdog.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        elapsed = time.monotonic() - t0
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report = os.path.join(tmp, "report.json")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRAPPER, report, str(MEMORY_CAP), *args], stdout=out, stderr=err, env=env, cwd=REPO
+        )
+        try:
+            proc.wait(timeout=TIME_CAP_S * 4)  # a hang must not hang the suite
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"{args[-1]} ran past {TIME_CAP_S * 4:.0f} s")
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read().decode(), err.read().decode(), elapsed, usage.ru_maxrss * 1024
+        with open(report) as f:
+            r = json.load(f)
+        return r["code"], out.read().decode(), err.read().decode(), r["seconds"], r["maxrss_kib"] * 1024
 
 
 def test_there_are_hostile_files():

@@ -6,20 +6,12 @@ from importlib import resources
 
 import pytest
 
-from gifqa.errors import ModelNotFoundError
-
 spacy = pytest.importorskip("spacy")
 
+from gifqa.errors import ModelNotFoundError  # noqa: E402
+
 from gifqa.qagen import candidates as cmod  # noqa: E402
-from gifqa.qagen.candidates import CATEGORIES, colour_words, extract_candidates, load_spacy  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    try:
-        return load_spacy()
-    except ModelNotFoundError as exc:
-        pytest.skip(str(exc))
+from gifqa.qagen.candidates import CATEGORIES, colour_words, extract_candidates  # noqa: E402
 
 
 def _cands(nlp, sentence):

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gifqa.errors import ModelNotFoundError
-
 pytest.importorskip("spacy")
 
 from gifqa.qagen.backends import QGItem  # noqa: E402
 from gifqa.qagen.backends.offline import OfflineBackend  # noqa: E402
-from gifqa.qagen.candidates import extract_candidates, load_spacy  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    try:
-        return load_spacy()
-    except ModelNotFoundError as exc:
-        pytest.skip(str(exc))
+from gifqa.qagen.candidates import extract_candidates  # noqa: E402
 
 
 def _questions(nlp, sentence):

@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from gifqa.errors import ConfigError, ModelNotFoundError
+from gifqa.errors import ConfigError
 
 pytest.importorskip("spacy")
 
 from gifqa.data import load_tgifqa, read_annotation_file  # noqa: E402
 from gifqa.qagen.backends.offline import OfflineBackend  # noqa: E402
-from gifqa.qagen.candidates import load_spacy  # noqa: E402
 from gifqa.qagen.pipeline import GenConfig, generate_qa  # noqa: E402
 from tests.data_helpers import run_cli  # noqa: E402
 from tests.shared_data import requires_shared, shared  # noqa: E402
@@ -28,14 +27,6 @@ SENTENCES = [
     "a boy in a blue shirt is riding a bike on a road .",
     "a man is holding a red ball .",
 ]
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    try:
-        return load_spacy()
-    except ModelNotFoundError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gifqa.data import reactiongif, tgif, tgifqa
-from gifqa.data.common import attach_media, index_media
+from gifqa.data.common import index_media
 from gifqa.errors import DataError
 
 MISSING_LIST_LIMIT = 5  # missing-media ids listed per file in the text report (JSON has them all)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,19 +207,7 @@ class GifQAConfig:
 
 
 def _from_dict(cls, data: Any, where: str):
-    """Build dataclass ``cls`` from ``data``; unknown keys and wrong nesting raise ConfigError."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected an object, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _from_dict(hint, value, f"{where}.{key}")
-        else:
-            kwargs[key] = value
-    return cls(**kwargs)
+    """Build dataclass ``cls`` from ``data``; unknown keys, wrong nesting and wrong scalar types raise ConfigError."""
+    from gifqa.typed_config import from_dict
+
+    return from_dict(cls, data, where)

@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from gifqa.data.tgif import Description, read_descriptions
 from gifqa.data.tgifqa import COLUMNS, FRAMEQA_TYPE_IDS, read_annotation_file
