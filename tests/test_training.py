@@ -1,41 +1,16 @@
 """Training through the real entry point: one and two processes, overfitting, resuming."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from gifqa.errors import ConfigError
 from gifqa.training import load_recipe
 from tests.shared_data import REPO
-
-RECIPE = REPO / "scripts" / "configs" / "tiny.yaml"
-ENV = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-
-
-def train(run_dir, *overrides, launcher=None):
-    cmd = [*(launcher or [sys.executable]), str(REPO / "scripts" / "train.py"), "--config", str(RECIPE),
-           "--output_dir", str(run_dir), *map(str, overrides)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r
-
-
-def metrics(run_dir):
-    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
-def trained_tensors(run_dir, name="last"):
-    ckpt = run_dir / "checkpoints" / name
-    out = dict(load_file(ckpt / "gifqa_modules.safetensors"))
-    for f in (ckpt / "adapter").glob("*.safetensors"):
-        out.update({f"adapter.{k}": v for k, v in load_file(f).items()})
-    return out
+from tests.training_helpers import ENV, RECIPE, metrics, train, trained_tensors
 
 
 def test_recipe_overrides_and_unknown_keys():

@@ -47,6 +47,7 @@ class DataSpec:
     frames: int = 8  # frames per clip given to the model
     sources: list[SourceSpec] = field(default_factory=list)
     num_workers: int = 0  # DataLoader workers (each opens media inside __getitem__)
+    feature_cache: str | None = None  # dir of the frozen-feature cache (gifqa/training/features.py); None = decode + encode every step
 
 
 @dataclass
@@ -64,8 +65,8 @@ class OptimSpec:
 @dataclass
 class EvalSpec:
     every: int = 0  # evaluate every N optimizer steps (0: only at the end if tasks are set)
-    annotations: str | None = None  # folder with Test_*_question.csv of the validation split
-    gif_dir: str | None = None
+    annotations: str | None = None  # folder with Test_*_question.csv of the validation split; None = a shapes source's val split
+    gif_dir: str | None = None  # folder with the validation GIFs (with annotations)
     tasks: list[str] = field(default_factory=list)  # e.g. ["tgif-qa/action"]
     limit: int | None = None  # records per task
     metric: str = "accuracy"  # metric that picks the best checkpoint (mean over tasks; mse is negated)
