@@ -91,3 +91,27 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert [r["loss"] for r in metrics(full)][2:] == [r["loss"] for r in metrics(part)][2:]
+
+
+def test_real_size_recipe_parses_and_validates_without_download(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from gifqa.model.config import GifQAConfig
+    from gifqa.model.presets import load_preset
+    from gifqa.training.config import LR_GROUPS
+    from gifqa.training.loop import _deep_merge
+
+    cfg = load_recipe(REPO / "scripts" / "configs" / "clip-l-qwen2.5-1.5b.yaml", ["--output_dir", "/tmp/never-written"])
+    assert cfg.precision == "bf16" and cfg.gradient_checkpointing and cfg.model.pretrained
+    assert cfg.data.feature_cache and cfg.eval.split == "val" and cfg.eval.every > 0
+    tasks = {t for s in cfg.data.sources for t in s.tasks}
+    assert tasks == {"action", "transition", "frameqa", "count", "caption", "synthetic", "reaction"}
+    assert {s.kind for s in cfg.data.sources} == {"tgif-qa", "synthetic-qa"}
+    assert set(cfg.optim.lr) <= set(LR_GROUPS)
+    # the preset it names exists and, with the recipe's overrides, is a valid model config naming hub ids
+    model_cfg = GifQAConfig.from_dict(_deep_merge(load_preset(cfg.model.preset).to_dict(), cfg.model.overrides))
+    model_cfg.validate()
+    assert model_cfg.vision.hub_id == "openai/clip-vit-large-patch14" and model_cfg.llm.hub_id.startswith("Qwen/")
+    assert cfg.data.frames <= model_cfg.projector.max_frames and model_cfg.mvm.enabled and model_cfg.heads.reaction
+    # a typo in the recipe's learning-rate groups is an error, not a silent default
+    with pytest.raises(ConfigError, match="unknown group"):
+        load_recipe(REPO / "scripts" / "configs" / "clip-l-qwen2.5-1.5b.yaml", ["--optim.lr.qfromer", "1e-4"])

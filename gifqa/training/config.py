@@ -17,6 +17,7 @@ from gifqa.typed_config import apply_override, from_dict, to_dict
 
 QA_TASKS = ("action", "transition", "frameqa", "count")
 ALL_TASKS = QA_TASKS + ("caption", "reaction", "synthetic")
+LR_GROUPS = ("default", "lora", "qformer", "projection", "heads", "mvm")  # GifQAModel.trainable_parameter_groups
 
 
 @dataclass
@@ -70,6 +71,7 @@ class EvalSpec:
     tasks: list[str] = field(default_factory=list)  # e.g. ["tgif-qa/action"]
     limit: int | None = None  # records per task
     metric: str = "accuracy"  # metric that picks the best checkpoint (mean over tasks; mse is negated)
+    split: str = "test"  # annotation split read from eval.annotations: "test" (Test_*.csv; the shapes val folder) or "val" (held out of TGIF-QA train)
 
 
 @dataclass
@@ -99,6 +101,11 @@ class TrainConfig:
             bad = set(s.tasks) - set(ALL_TASKS)
             if bad:
                 raise ConfigError(f"data.sources[{i}].tasks: unknown {sorted(bad)}; known {list(ALL_TASKS)}")
+        bad = set(self.optim.lr) - set(LR_GROUPS)
+        if bad:
+            raise ConfigError(f"optim.lr: unknown group(s) {sorted(bad)}; known {list(LR_GROUPS)}")
+        if self.eval.split not in ("test", "val", "train", "train_full", "total"):
+            raise ConfigError(f"eval.split must be test, val, train, train_full or total, got {self.eval.split!r}")
         if self.optim.max_steps < 1 or self.optim.batch_size < 1 or self.optim.grad_accum < 1:
             raise ConfigError("optim.max_steps, batch_size and grad_accum must be >= 1")
         return self

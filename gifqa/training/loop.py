@@ -360,7 +360,7 @@ def _evaluate_and_export(cfg, accelerator, model, run_dir, step, best):
         results = evaluate(
             ModelPredictor(model, ClipLoader(model, frames=cfg.data.frames)), get_tasks(cfg.eval.tasks),
             annotations_dir=annotations, gif_dir=gif_dir, out_dir=run_dir / "eval" / f"step_{step}",
-            split="test", limit=cfg.eval.limit, progress=False, rank=0, world=1,
+            split=cfg.eval.split, limit=cfg.eval.limit, progress=False, rank=0, world=1,
         )
         model.train()
         values = []
