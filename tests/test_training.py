@@ -1,40 +1,16 @@
 """Training through the real entry point: one and two processes, overfitting, resuming."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from gifqa.errors import ConfigError
 from gifqa.training import load_recipe
 from tests.shared_data import REPO
-
-RECIPE = REPO / "scripts" / "configs" / "tiny.yaml"
-ENV = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-
-
-def train(run_dir, *overrides, launcher=None):
-    cmd = [*(launcher or [sys.executable]), str(REPO / "scripts" / "train.py"), "--config", str(RECIPE),
-           "--output_dir", str(run_dir), *map(str, overrides)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r
-
-
-def metrics(run_dir):
-    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
-def trained_tensors(run_dir, name="last"):
-    ckpt = run_dir / "checkpoints" / name
-    out = dict(load_file(ckpt / "gifqa_modules.safetensors"))
-    for f in (ckpt / "adapter").glob("*.safetensors"):
-        out.update({f"adapter.{k}": v for k, v in load_file(f).items()})
-    return out
+from tests.training_helpers import ENV, RECIPE, metrics, train, trained_tensors
 
 
 def test_recipe_overrides_and_unknown_keys():
@@ -115,3 +91,27 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert [r["loss"] for r in metrics(full)][2:] == [r["loss"] for r in metrics(part)][2:]
+
+
+def test_real_size_recipe_parses_and_validates_without_download(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from gifqa.model.config import GifQAConfig
+    from gifqa.model.presets import load_preset
+    from gifqa.training.config import LR_GROUPS
+    from gifqa.training.loop import _deep_merge
+
+    cfg = load_recipe(REPO / "scripts" / "configs" / "clip-l-qwen2.5-1.5b.yaml", ["--output_dir", "/tmp/never-written"])
+    assert cfg.precision == "bf16" and cfg.gradient_checkpointing and cfg.model.pretrained
+    assert cfg.data.feature_cache and cfg.eval.split == "val" and cfg.eval.every > 0
+    tasks = {t for s in cfg.data.sources for t in s.tasks}
+    assert tasks == {"action", "transition", "frameqa", "count", "caption", "synthetic", "reaction"}
+    assert {s.kind for s in cfg.data.sources} == {"tgif-qa", "synthetic-qa"}
+    assert set(cfg.optim.lr) <= set(LR_GROUPS)
+    # the preset it names exists and, with the recipe's overrides, is a valid model config naming hub ids
+    model_cfg = GifQAConfig.from_dict(_deep_merge(load_preset(cfg.model.preset).to_dict(), cfg.model.overrides))
+    model_cfg.validate()
+    assert model_cfg.vision.hub_id == "openai/clip-vit-large-patch14" and model_cfg.llm.hub_id.startswith("Qwen/")
+    assert cfg.data.frames <= model_cfg.projector.max_frames and model_cfg.mvm.enabled and model_cfg.heads.reaction
+    # a typo in the recipe's learning-rate groups is an error, not a silent default
+    with pytest.raises(ConfigError, match="unknown group"):
+        load_recipe(REPO / "scripts" / "configs" / "clip-l-qwen2.5-1.5b.yaml", ["--optim.lr.qfromer", "1e-4"])

@@ -17,6 +17,7 @@ from gifqa.typed_config import apply_override, from_dict, to_dict
 
 QA_TASKS = ("action", "transition", "frameqa", "count")
 ALL_TASKS = QA_TASKS + ("caption", "reaction", "synthetic")
+LR_GROUPS = ("default", "lora", "qformer", "projection", "heads", "mvm")  # GifQAModel.trainable_parameter_groups
 
 
 @dataclass
@@ -47,6 +48,7 @@ class DataSpec:
     frames: int = 8  # frames per clip given to the model
     sources: list[SourceSpec] = field(default_factory=list)
     num_workers: int = 0  # DataLoader workers (each opens media inside __getitem__)
+    feature_cache: str | None = None  # dir of the frozen-feature cache (gifqa/training/features.py); None = decode + encode every step
 
 
 @dataclass
@@ -64,11 +66,12 @@ class OptimSpec:
 @dataclass
 class EvalSpec:
     every: int = 0  # evaluate every N optimizer steps (0: only at the end if tasks are set)
-    annotations: str | None = None  # folder with Test_*_question.csv of the validation split
-    gif_dir: str | None = None
+    annotations: str | None = None  # folder with Test_*_question.csv of the validation split; None = a shapes source's val split
+    gif_dir: str | None = None  # folder with the validation GIFs (with annotations)
     tasks: list[str] = field(default_factory=list)  # e.g. ["tgif-qa/action"]
     limit: int | None = None  # records per task
     metric: str = "accuracy"  # metric that picks the best checkpoint (mean over tasks; mse is negated)
+    split: str = "test"  # annotation split read from eval.annotations: "test" (Test_*.csv; the shapes val folder) or "val" (held out of TGIF-QA train)
 
 
 @dataclass
@@ -98,6 +101,11 @@ class TrainConfig:
             bad = set(s.tasks) - set(ALL_TASKS)
             if bad:
                 raise ConfigError(f"data.sources[{i}].tasks: unknown {sorted(bad)}; known {list(ALL_TASKS)}")
+        bad = set(self.optim.lr) - set(LR_GROUPS)
+        if bad:
+            raise ConfigError(f"optim.lr: unknown group(s) {sorted(bad)}; known {list(LR_GROUPS)}")
+        if self.eval.split not in ("test", "val", "train", "train_full", "total"):
+            raise ConfigError(f"eval.split must be test, val, train, train_full or total, got {self.eval.split!r}")
         if self.optim.max_steps < 1 or self.optim.batch_size < 1 or self.optim.grad_accum < 1:
             raise ConfigError("optim.max_steps, batch_size and grad_accum must be >= 1")
         return self

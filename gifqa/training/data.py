@@ -211,16 +211,35 @@ class MixtureSampler:
         return [int(self.offsets[k] + i) for i in idx]
 
 
-class ConcatExamples(torch.utils.data.Dataset):
-    """Examples of every stream; ``__getitem__`` decodes the clip (cached per process)."""
+class StepBatches(torch.utils.data.Sampler):
+    """The mixture's batches in training order, from ``start`` on: (step, micro) for every
+    optimizer step and micro-step, as a DataLoader ``batch_sampler`` (workers keep the order)."""
 
-    def __init__(self, streams: list[Stream], frames: int, vision_config, cache_size: int = 256, limits=None):
+    def __init__(self, sampler: MixtureSampler, start: int, max_steps: int, grad_accum: int):
+        self.sampler, self.start, self.max_steps, self.grad_accum = sampler, start, max_steps, grad_accum
+
+    def __iter__(self):
+        for step in range(self.start, self.max_steps):
+            for micro in range(self.grad_accum):
+                yield self.sampler.batch(step, micro)
+
+    def __len__(self) -> int:
+        return (self.max_steps - self.start) * self.grad_accum
+
+
+class ConcatExamples(torch.utils.data.Dataset):
+    """Examples of every stream; ``__getitem__`` decodes the clip (cached per process), or reads
+    its vision features from the frozen-feature cache when one is given."""
+
+    def __init__(self, streams: list[Stream], frames: int, vision_config, cache_size: int = 256, limits=None,
+                 features=None):
         self.examples = [e for s in streams for e in s.examples]
         self.frames = frames
         self.vision_config = vision_config
         self.limits = limits
         self.cache: OrderedDict = OrderedDict()
         self.cache_size = cache_size
+        self.features = features  # gifqa.training.features.FeatureCache or None
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -241,15 +260,21 @@ class ConcatExamples(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         e = self.examples[i]
+        if self.features is not None:
+            from gifqa.training.features import file_sha256
+
+            return {"features": self.features.get(file_sha256(e.gif_path), e.gif_path), "example": e}
         return {"pixel_values": self.clip(e.gif_path), "example": e}
 
 
 def collate(items: list[dict]) -> dict:
+    """-> {"pixel_values" [B, T, 3, S, S] or "features" [B, T, N, D_v], "examples", "task"}."""
     examples = [it["example"] for it in items]
     tasks = {e.task for e in examples}
     if len(tasks) != 1:
         raise RuntimeError(f"a batch mixes tasks {sorted(tasks)}; the sampler draws one stream per batch")
-    return {"pixel_values": torch.stack([it["pixel_values"] for it in items]), "examples": examples, "task": tasks.pop()}
+    key = "features" if "features" in items[0] else "pixel_values"
+    return {key: torch.stack([it[key] for it in items]), "examples": examples, "task": tasks.pop()}
 
 
 def log_report(report: dict) -> None:

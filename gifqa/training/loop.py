@@ -7,7 +7,9 @@ Runs unchanged as one process, under ``accelerate launch --num_processes N`` (DD
 the shipped Accelerate configs (scripts/accelerate/).  Run directory:
 
     config.resolved.json  environment.json  data_report.json  metrics.jsonl
-    checkpoints/last  checkpoints/best   (inference checkpoints, written atomically)
+    checkpoints/last  checkpoints/best   (inference checkpoints, written atomically; best.json: its step)
+    eval/step_<k>/results.json           (periodic validation through the evaluation harness)
+    feature_cache.json                   (with data.feature_cache: clips reused / computed)
     state/step_<k>  state/latest.json    (accelerator.save_state, for --resume true)
 """
 
@@ -30,17 +32,30 @@ from gifqa.training.config import TrainConfig, save_resolved
 
 
 class TrainStep(nn.Module):
-    """Wraps the model so that every kind of batch goes through ``forward`` (what DDP syncs)."""
+    """Wraps the model so that every kind of batch goes through ``forward`` (what DDP syncs).
+
+    With ``features`` (cached vision-tower outputs [B, T, N, D_v]) the vision tower is skipped:
+    the model's own forward runs with ``encode_frames`` reading the features (projector onwards).
+    """
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, pixel_values, input_ids=None, attention_mask=None, labels=None, reaction_labels=None):
+    def forward(self, pixel_values=None, input_ids=None, attention_mask=None, labels=None, reaction_labels=None,
+                features=None):
+        if features is not None:
+            from gifqa.training.features import precomputed_features
+
+            with precomputed_features(self.model):
+                return self._step(features, input_ids, attention_mask, labels, reaction_labels)
+        return self._step(pixel_values, input_ids, attention_mask, labels, reaction_labels)
+
+    def _step(self, clips, input_ids, attention_mask, labels, reaction_labels):
         if reaction_labels is not None:
-            loss = self.model.reaction_loss(pixel_values, reaction_labels)
+            loss = self.model.reaction_loss(clips, reaction_labels)
             return loss, loss.detach(), torch.zeros((), device=loss.device)
-        out = self.model(pixel_values, input_ids, attention_mask=attention_mask, labels=labels)
+        out = self.model(clips, input_ids, attention_mask=attention_mask, labels=labels)
         mvm = out.loss_mvm.detach() if out.loss_mvm is not None else torch.zeros((), device=out.loss.device)
         return out.loss, out.loss_ce.detach(), mvm
 
@@ -118,7 +133,7 @@ def train(cfg: TrainConfig) -> Path:
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
-    from gifqa.training.data import ConcatExamples, MixtureSampler, build_streams, collate, log_report
+    from gifqa.training.data import ConcatExamples, MixtureSampler, StepBatches, build_streams, collate, log_report
 
     run_dir = Path(cfg.output_dir)
     # 1. Accelerate: device, processes, precision.  The reaction head is unused in QA steps
@@ -161,7 +176,8 @@ def train(cfg: TrainConfig) -> Path:
     accelerator.wait_for_everyone()
     if not main:
         streams, _ = build_streams(cfg.data, run_dir, labels)
-    dataset = ConcatExamples(streams, frames, model.config.vision)
+    features = _feature_cache(cfg, accelerator, model, streams, run_dir) if cfg.data.feature_cache else None
+    dataset = ConcatExamples(streams, frames, model.config.vision, features=features)
     sampler = MixtureSampler(streams, cfg.optim.batch_size, cfg.seed, accelerator.process_index)
 
     # 5. Optimizer with per-module learning rates; warm-up + cosine schedule per optimizer step.
@@ -188,6 +204,13 @@ def train(cfg: TrainConfig) -> Path:
     t_last = time.monotonic()
     samples = 0
     bar = _progress(cfg.optim.max_steps, start, main)
+    # Batches come from a DataLoader over the seeded (step, micro) order; its workers (if any)
+    # decode media inside __getitem__.  Not passed to accelerator.prepare: the sampler already
+    # gives each process its own batches.
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=StepBatches(sampler, start, cfg.optim.max_steps, cfg.optim.grad_accum),
+        collate_fn=collate, num_workers=cfg.data.num_workers)
+    batches = iter(loader)
     step_module.train()
     for step in range(start, cfg.optim.max_steps):
         sums: dict[str, list[float]] = {}
@@ -195,7 +218,7 @@ def train(cfg: TrainConfig) -> Path:
             # Every random draw of this micro-step (MVM masking rate, dropout) is seeded by
             # its position, so a resumed run repeats the uninterrupted one exactly.
             torch.manual_seed(hash((cfg.seed, step, micro, accelerator.process_index)) % 2**31)
-            batch = collate([dataset[i] for i in sampler.batch(step, micro)])
+            batch = next(batches)
             inputs = _inputs(batch, model, tokenizer, accelerator.device)
             sync = micro == cfg.optim.grad_accum - 1
             ctx = accelerator.no_sync(step_module) if not sync and accelerator.num_processes > 1 else _nullcontext()
@@ -269,12 +292,37 @@ def _write_rank_report(accelerator, step_module, run_dir: Path, step: int, start
 
 
 def _inputs(batch, model, tokenizer, device) -> dict:
-    pixels = batch["pixel_values"].to(device)
+    key = "features" if "features" in batch else "pixel_values"
+    clips = {key: batch[key].to(device)}
     examples = batch["examples"]
     if batch["task"] == "reaction":
-        return {"pixel_values": pixels, "reaction_labels": torch.tensor([e.label for e in examples], device=device)}
+        return {**clips, "reaction_labels": torch.tensor([e.label for e in examples], device=device)}
     text = model.build_text_inputs([e.prompt for e in examples], [e.answer for e in examples])
-    return {"pixel_values": pixels, **{k: v.to(device) for k, v in text.items()}}
+    return {**clips, **{k: v.to(device) for k, v in text.items()}}
+
+
+def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
+    """The frozen-feature pre-pass: every process encodes its share of the clips not yet cached,
+    then all read the whole cache.  Counts go to feature_cache.json in the run directory."""
+    from gifqa.training.features import build_feature_cache
+
+    model.vision.to(accelerator.device)
+    model.projector.to(accelerator.device)  # model.device (where features go) is the projector's
+    paths = [e.gif_path for s in streams for e in s.examples]
+    cache, stats = build_feature_cache(
+        model, paths, cfg.data.feature_cache, cfg.data.frames, precision=cfg.precision,
+        rank=accelerator.process_index, world=accelerator.num_processes, autocast=accelerator.autocast,
+        log=True)
+    local = torch.tensor([stats["clips"], stats["reused"], stats["computed"]], device=accelerator.device)
+    total = accelerator.reduce(local, reduction="sum").tolist()
+    accelerator.wait_for_everyone()
+    cache.refresh()
+    if accelerator.is_main_process:
+        _write_json_atomic(run_dir / "feature_cache.json", {
+            "dir": str(cache.dir), "key": cache.key, "clips": int(total[0]), "reused": int(total[1]),
+            "computed": int(total[2]), "cached_total": len(cache)})
+        print(f"feature cache: {int(total[0])} clips, {int(total[1])} reused, {int(total[2])} computed", file=sys.stderr)
+    return cache
 
 
 def _gather_losses(accelerator, sums: dict[str, list[float]]) -> dict:
@@ -307,11 +355,12 @@ def _evaluate_and_export(cfg, accelerator, model, run_dir, step, best):
         from gifqa.evaluation.tasks import get_tasks
         from gifqa.inference import ClipLoader
 
+        annotations, gif_dir = _eval_dirs(cfg, run_dir)
         model.eval()
         results = evaluate(
             ModelPredictor(model, ClipLoader(model, frames=cfg.data.frames)), get_tasks(cfg.eval.tasks),
-            annotations_dir=cfg.eval.annotations, gif_dir=cfg.eval.gif_dir, out_dir=run_dir / "eval" / f"step_{step}",
-            split="test", limit=cfg.eval.limit, progress=False, rank=0, world=1,
+            annotations_dir=annotations, gif_dir=gif_dir, out_dir=run_dir / "eval" / f"step_{step}",
+            split=cfg.eval.split, limit=cfg.eval.limit, progress=False, rank=0, world=1,
         )
         model.train()
         values = []
@@ -325,8 +374,26 @@ def _evaluate_and_export(cfg, accelerator, model, run_dir, step, best):
         if best is None or score > best:
             best = score
             export_checkpoint(model, run_dir, "best")
+            _write_json_atomic(run_dir / "checkpoints" / "best.json", {"step": step, "eval_score": score})
     accelerator.wait_for_everyone()
     return best
+
+
+def _eval_dirs(cfg, run_dir: Path) -> tuple[str, str]:
+    """The validation split: eval.annotations / eval.gif_dir, or (both unset) the generated
+    ``val`` split of the first ``shapes`` source."""
+    if cfg.eval.annotations:
+        if not cfg.eval.gif_dir:
+            raise ConfigError("eval.gif_dir is needed with eval.annotations")
+        return cfg.eval.annotations, cfg.eval.gif_dir
+    from gifqa.training.data import prepare_shapes
+
+    for source in cfg.data.sources:
+        if source.kind == "shapes":
+            train_split = prepare_shapes(source, run_dir)
+            root = Path(train_split.annotations).parent
+            return str(root / "val"), train_split.gif_dir
+    raise ConfigError("eval.tasks is set but eval.annotations is not (and no shapes source has a val split)")
 
 
 class _nullcontext:
