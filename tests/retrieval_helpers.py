@@ -14,9 +14,15 @@ def unit(v) -> np.ndarray:
 
 
 def tagged_frames(tags, size: int = 8) -> np.ndarray:
-    """uint8 [T, size, size, 3] frames; frame t is filled with grey level ``tags[t]`` (its id)."""
+    """uint8 [T, size, size, 3] frames; frame t is filled with grey level ``tags[t]`` (its id).
+
+    The bottom-right pixel holds ``200 + t`` so that no two frames are identical (GIF
+    writers merge identical consecutive frames); the stub encoder reads pixel (0, 0) only.
+    """
     tags = np.asarray(tags, dtype=np.uint8)
-    return np.broadcast_to(tags[:, None, None, None], (len(tags), size, size, 3)).copy()
+    frames = np.broadcast_to(tags[:, None, None, None], (len(tags), size, size, 3)).copy()
+    frames[:, -1, -1, :] = (200 + np.arange(len(tags)) % 56)[:, None]
+    return frames
 
 
 class StubEncoder:
