@@ -15,6 +15,8 @@ import traceback
 # its module here (see gifqa/cli/__init__.py for what a module defines).
 COMMAND_MODULES = [
     "gifqa.cli.inspect_cmd",
+    "gifqa.cli.index_cmd",
+    "gifqa.cli.search_cmd",
 ]
 
 DESCRIPTION = "Question answering over GIFs and short videos."
