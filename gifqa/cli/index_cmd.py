@@ -39,6 +39,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="do not read or write the frame-embedding cache ($GIFQA_CACHE or ~/.cache/gifqa)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    try:  # the media caps' flags (gifqa/cli/media_args.py) come with the media layer
+        from gifqa.cli.media_args import add_media_arguments
+    except ImportError:
+        pass
+    else:
+        add_media_arguments(parser)
 
 
 def run(args) -> int:
@@ -73,8 +79,14 @@ def run(args) -> int:
             flat_max_vectors=FLAT_MAX_VECTORS if args.flat_max is None else args.flat_max,
         )
 
+    from functools import partial
+
     from gifqa.media import load_video
 
+    if hasattr(args, "max_pixels"):  # media caps given on the command line
+        from gifqa.cli.media_args import limits_from_args
+
+        load_video = partial(load_video, limits=limits_from_args(args), allow_truncated=args.allow_truncated)
     cache = EmbeddingCache(False) if args.no_cache else EmbeddingCache()
     total = len(files)
     done = [0]
