@@ -6,3 +6,22 @@
 
 Heavy modules (torch, transformers, faiss) are imported only when used.
 """
+
+from gifqa.retrieval.cache import EmbeddingCache
+from gifqa.retrieval.clipcut import KeyframeSelection, clipcut_select
+from gifqa.retrieval.encoders import CLIPEncoder, FrameTextEncoder, TextTruncatedWarning
+from gifqa.retrieval.index import CollectionIndex, SearchHit
+from gifqa.retrieval.sampling import KEYFRAME_STRATEGIES, select_keyframes
+
+__all__ = [
+    "CLIPEncoder",
+    "CollectionIndex",
+    "EmbeddingCache",
+    "FrameTextEncoder",
+    "KEYFRAME_STRATEGIES",
+    "KeyframeSelection",
+    "SearchHit",
+    "TextTruncatedWarning",
+    "clipcut_select",
+    "select_keyframes",
+]

@@ -59,10 +59,16 @@ def flat_ip(dim: int):
     return import_faiss().IndexFlatIP(int(dim))
 
 
+IVF_TRAIN_PER_CELL = 64  # training points per k-means cell (FAISS warns below 39)
+IVF_KMEANS_ITERS = 10  # k-means iterations (FAISS default 25; 10 loses little, trains 2.5x faster)
+
+
 def ivf_ip(vectors: np.ndarray, nlist: int, nprobe: int, seed: int = 0):
     """An IVF-Flat inner-product index trained (k-means, ``nlist`` cells) on ``vectors``.
 
-    IVF rather than HNSW because it runs on both the CPU and the GPU builds of FAISS.
+    IVF (Jegou et al., "Product quantization for nearest neighbor search", TPAMI 2011; here
+    without quantisation) rather than HNSW because it runs on both the CPU and the GPU
+    builds of FAISS.  The index is trained but empty: ``add`` the vectors afterwards.
     """
     faiss = import_faiss()
     vectors = as_float32_rows(vectors)
@@ -70,8 +76,8 @@ def ivf_ip(vectors: np.ndarray, nlist: int, nprobe: int, seed: int = 0):
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFFlat(quantizer, dim, int(nlist), faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = int(seed)  # k-means initialisation, for reproducible indexes
-    # FAISS warns below 39 training points per centroid; train on at most 256 per cell.
-    n_train = min(len(vectors), 256 * int(nlist))
+    index.cp.niter = IVF_KMEANS_ITERS
+    n_train = min(len(vectors), IVF_TRAIN_PER_CELL * int(nlist))
     rng = np.random.default_rng(seed)
     train = vectors if n_train == len(vectors) else vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
     index.train(train)
