@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "gifqa.cli.score_cmd",
     "gifqa.cli.eval_cmd",
     "gifqa.cli.genqa_cmd",
+    "gifqa.cli.index_cmd",
+    "gifqa.cli.search_cmd",
 ]
 
 DESCRIPTION = "Question answering over GIFs and short videos."
