@@ -154,6 +154,24 @@ class HeadsConfig:
 
 
 @dataclass
+class KeyframesConfig:
+    """How keyframes are chosen at inference (CLI ``--sampling`` / ``--frames`` override these)."""
+
+    strategy: str = "uniform"  # "clipcut" (CLIP-Cut retrieval by the question), "uniform" (by time) or "all"
+    frames: int | None = None  # keyframes per clip; None = projector.max_frames
+    clip_model: str | None = None  # hub id or dir (relative paths resolve against the checkpoint dir) of the CLIP used by CLIP-Cut
+    clip_revision: str | None = None  # git revision of clip_model
+
+    def validate(self) -> None:
+        if self.strategy not in ("clipcut", "uniform", "all"):
+            raise ConfigError(f"keyframes.strategy must be clipcut, uniform or all, not {self.strategy!r}")
+        if self.frames is not None and self.frames <= 0:
+            raise ConfigError(f"keyframes.frames must be positive, got {self.frames}")
+        if self.strategy == "clipcut" and not self.clip_model:
+            raise ConfigError("keyframes.strategy 'clipcut' needs keyframes.clip_model (the CLIP that scores frames)")
+
+
+@dataclass
 class GifQAConfig:
     """Whole model.  Saved as ``config.json`` beside the trained weights."""
 
@@ -165,6 +183,7 @@ class GifQAConfig:
     lora: LoRAConfig = field(default_factory=LoRAConfig)
     mvm: MVMConfig = field(default_factory=MVMConfig)
     heads: HeadsConfig = field(default_factory=HeadsConfig)
+    keyframes: KeyframesConfig = field(default_factory=KeyframesConfig)
     description: str = ""  # one paragraph for the model card
 
     def validate(self) -> GifQAConfig:
@@ -172,6 +191,9 @@ class GifQAConfig:
         self.projector.validate()
         self.llm.validate()
         self.mvm.validate()
+        self.keyframes.validate()
+        if self.keyframes.frames is not None and self.keyframes.frames > self.projector.max_frames:
+            raise ConfigError(f"keyframes.frames ({self.keyframes.frames}) exceeds projector.max_frames ({self.projector.max_frames})")
         return self
 
     # derived -------------------------------------------------------------------------
