@@ -14,7 +14,7 @@ import logging
 from torch import nn
 
 from gifqa.errors import CheckpointError, ConfigError, ModelNotFoundError
-from gifqa.model.config import PACKAGE_TINY_TOKENIZER, LLMConfig, VisionConfig
+from gifqa.model.config import PACKAGE_TOKENIZER_PREFIX, LLMConfig, VisionConfig
 
 log = logging.getLogger("gifqa.model")
 # Bookkeeping keys of a saved sub-config that are not constructor arguments of the config class.
@@ -99,13 +99,16 @@ def load_llm(cfg: LLMConfig) -> nn.Module | None:
 
 
 def load_tokenizer(cfg: LLMConfig):
-    """The LLM's tokenizer: ``package:tiny`` from package data, else by hub id / local dir."""
-    if cfg.tokenizer == PACKAGE_TINY_TOKENIZER:
+    """The LLM's tokenizer: ``package:<name>`` (tiny, shapes) from package data, else by hub id / local dir."""
+    if cfg.tokenizer and cfg.tokenizer.startswith(PACKAGE_TOKENIZER_PREFIX):
         from transformers import PreTrainedTokenizerFast
 
         from gifqa.model.presets import package_data_path
 
-        path = package_data_path("_tiny_tokenizer.json")
+        name = cfg.tokenizer[len(PACKAGE_TOKENIZER_PREFIX):]
+        path = package_data_path(f"_{name}_tokenizer.json")
+        if not path.is_file():
+            raise ConfigError(f"llm.tokenizer {cfg.tokenizer!r}: no such package tokenizer (have package:tiny, package:shapes)")
         return PreTrainedTokenizerFast(tokenizer_file=str(path), pad_token="<pad>", bos_token="<s>",
                                        eos_token="</s>", unk_token="<unk>")
     name = cfg.tokenizer or cfg.hub_id

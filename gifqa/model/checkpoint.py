@@ -6,6 +6,9 @@ Layout of a checkpoint directory::
     gifqa_modules.safetensors  projector (Q-Former, queries, temporal embedding, projection),
                              MVM decoder and heads, keys prefixed by module name
     adapter/                 the peft LoRA adapter folder (adapter_config.json + safetensors)
+    tokenizer/               with ``llm.train: full``: the tokenizer (tokenizer.json ...), so the
+                             checkpoint loads with nothing else (the LLM weights are in the
+                             modules file under ``llm.``, the tower's under ``vision.`` with ``vision.train``)
     README.md                model card
 
 The frozen backbones are not stored: they come back from their hub ids (and revisions), or,
@@ -28,6 +31,7 @@ from gifqa.model.config import GifQAConfig
 
 MODULES_FILE = "gifqa_modules.safetensors"
 ADAPTER_DIR = "adapter"
+TOKENIZER_DIR = "tokenizer"  # written with llm.train: full (the vocabulary belongs to the trained LLM)
 FORMAT_VERSION = "1"
 
 
@@ -35,9 +39,10 @@ def _random_backbone_fingerprint(model) -> str:
     """sha256 over the backbones built from hf_config (empty string when all come from the hub)."""
     h = hashlib.sha256()
     parts = []
-    if model.config.vision.hub_id is None:
+    # A backbone that trained is saved in the checkpoint, so its random init needs no check.
+    if model.config.vision.hub_id is None and not model.config.vision.train:
         parts.append(model.vision)
-    if model.config.llm.hub_id is None:
+    if model.config.llm.hub_id is None and model.config.llm.train != "full":
         parts.append(model.llm)
     if not parts:
         return ""
@@ -66,12 +71,13 @@ def _model_card(model) -> str:
         f"# gifqa model: {c.name}", "",
         c.description or "A gifqa video question-answering model.", "",
         "## Parts", "",
-        f"- vision tower ({c.vision.kind}, frozen): `{c.vision.hub_id or 'random init from config'}`"
+        f"- vision tower ({c.vision.kind}, {'trained end-to-end' if c.vision.train else 'frozen'}): `{c.vision.hub_id or 'random init from config'}`"
         f" @ `{c.vision.revision or 'main'}`, layer {c.vision.feature_layer}",
         f"- Q-Former: {c.projector.num_query_tokens} queries per frame, up to {c.projector.max_frames} frames,"
         f" initialised from `{c.projector.init_from or 'random'}`",
         f"- LLM: `{c.llm.hub_id or 'random init from config'}` @ `{c.llm.revision or 'main'}`"
-        + (f", LoRA r={c.lora.r}" if c.lora.enabled else ", frozen"),
+        + {"lora": f", LoRA r={c.lora.r}", "full": ", trained in full (weights in this checkpoint)",
+           "frozen": ", frozen"}[c.llm.train],
         "", "## Parameters", "",
         "| part | parameters |", "|---|---:|",
         *[f"| {k} | {v:,} |" for k, v in counts.items()],
@@ -95,6 +101,8 @@ def save_checkpoint(model, directory: str | os.PathLike) -> None:
     save_file(_trained_state(model), str(d / MODULES_FILE), metadata=meta)
     if model.config.lora.enabled:
         model.llm.save_pretrained(str(d / ADAPTER_DIR), safe_serialization=True)
+    if model.config.llm.train == "full":
+        model.tokenizer.save_pretrained(str(d / TOKENIZER_DIR))
     (d / "README.md").write_text(_model_card(model))
 
 
@@ -108,7 +116,8 @@ def _resolve(path_or_id: str, revision: str | None) -> Path:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(str(path_or_id), revision=revision,
-                                      allow_patterns=["*.json", "*.safetensors", "*.md", f"{ADAPTER_DIR}/*"]))
+                                      allow_patterns=["*.json", "*.safetensors", "*.md", f"{ADAPTER_DIR}/*",
+                                                      f"{TOKENIZER_DIR}/*"]))
     except Exception as e:
         raise ModelNotFoundError(
             f"{path_or_id} is not a local directory and could not be fetched from the hub ({type(e).__name__}: {e})"
@@ -155,7 +164,21 @@ def load_checkpoint(cls, path_or_id: str, *, revision: str | None = None):
         _load_adapter(model, d / ADAPTER_DIR)
     elif (d / ADAPTER_DIR).exists():
         raise CheckpointError(f"{d}: has an adapter folder but the config disables LoRA")
+    if config.llm.train == "full":
+        model._tokenizer = _load_saved_tokenizer(d / TOKENIZER_DIR)
     return model
+
+
+def _load_saved_tokenizer(folder: Path):
+    """The tokenizer saved beside a fully trained LLM (local files only, never the hub)."""
+    from transformers import AutoTokenizer
+
+    if not (folder / "tokenizer.json").is_file():
+        raise CheckpointError(f"{folder}: missing tokenizer.json (a checkpoint with llm.train: full saves its tokenizer)")
+    tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
 
 
 def _load_adapter(model, adapter_dir: Path) -> None:

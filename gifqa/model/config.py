@@ -24,6 +24,10 @@ from gifqa.errors import ConfigError
 
 # Tokenizer shipped in package data for the ``tiny`` preset (see scripts/make_tiny_tokenizer.py).
 PACKAGE_TINY_TOKENIZER = "package:tiny"
+# "package:<name>" tokenizers are gifqa/presets/_<name>_tokenizer.json ("package:shapes": the
+# word-level tokenizer over gifqa-shapes' closed vocabulary, scripts/make_shapes_tokenizer.py).
+PACKAGE_TOKENIZER_PREFIX = "package:"
+LLM_TRAIN_MODES = ("lora", "full", "frozen")
 
 
 @dataclass
@@ -35,6 +39,7 @@ class VisionConfig:
     revision: str | None = None  # git revision of hub_id (commit hash or tag); None = default branch
     checkpoint_prefix: str | None = None  # key prefix when the tower sits inside a composite checkpoint ("vision_model.")
     dtype: str = "float32"  # storage dtype of the frozen tower: "float32", "bfloat16", "float16"
+    train: bool = False  # True: the tower trains end-to-end with the rest (dropout stays off) and its weights are saved in the checkpoint; False: frozen
     feature_layer: int = -2  # index into the tower's hidden states; -1 = last (after post-layernorm for "blip2"), -2 = penultimate
     image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])  # per RGB channel, on [0, 1] pixels
     image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])  # per RGB channel, on [0, 1] pixels
@@ -60,6 +65,8 @@ class VisionConfig:
             raise ConfigError(f"vision.dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
         if len(self.image_mean) != 3 or len(self.image_std) != 3:
             raise ConfigError("vision.image_mean and vision.image_std need 3 values (R, G, B)")
+        if self.train and self.dtype != "float32":
+            raise ConfigError("vision.train: true needs vision.dtype float32 (a trained tower keeps float32 master weights)")
 
 
 @dataclass
@@ -68,6 +75,7 @@ class ProjectorConfig:
 
     num_query_tokens: int = 32  # learned queries, i.e. visual tokens per frame (Q)
     max_frames: int = 16  # frames per clip the temporal embedding covers (T_max)
+    temporal_embedding: bool = True  # add a learned per-frame-position vector to each frame's queries; False = none (the LLM's own positions still order the frames)
     init_from: str | None = None  # hub id / local dir of a BLIP-2 or InstructBLIP checkpoint for qformer.* and query_tokens
     init_revision: str | None = None  # git revision of init_from
     init_language_projection: bool = False  # also load language_projection (only when the LLM is that checkpoint's LLM)
@@ -99,6 +107,7 @@ class LLMConfig:
     tokenizer: str | None = None  # hub id / local dir of the tokenizer, or "package:tiny"; None = hub_id
     tokenizer_revision: str | None = None  # git revision of tokenizer; None = revision when tokenizer is None
     dtype: str = "float32"  # storage dtype of the frozen LLM weights: "float32", "bfloat16", "float16"
+    train: str = "lora"  # "lora": base frozen, LoRA adapters train (needs lora.enabled); "full": every LLM weight trains and the checkpoint saves them (and the tokenizer); "frozen": nothing in the LLM trains
     max_text_tokens: int = 128  # tokens of question + answer kept per sample (longer ones are cut from the left)
     hf_config: dict[str, Any] = field(default_factory=dict)  # kwargs of the LLM config, with "model_type"
 
@@ -114,6 +123,10 @@ class LLMConfig:
             raise ConfigError("llm.hf_config needs 'hidden_size'")
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ConfigError(f"llm.dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
+        if self.train not in LLM_TRAIN_MODES:
+            raise ConfigError(f"llm.train must be one of {', '.join(LLM_TRAIN_MODES)}, got {self.train!r}")
+        if self.train == "full" and self.dtype != "float32":
+            raise ConfigError("llm.train: full needs llm.dtype float32 (trained weights keep float32 master copies)")
 
 
 @dataclass
@@ -190,6 +203,10 @@ class GifQAConfig:
         self.vision.validate()
         self.projector.validate()
         self.llm.validate()
+        if self.llm.train == "lora" and not self.lora.enabled:
+            raise ConfigError("llm.train is 'lora' but lora.enabled is false; set llm.train to 'frozen' or 'full', or enable LoRA")
+        if self.llm.train != "lora" and self.lora.enabled:
+            raise ConfigError(f"llm.train is {self.llm.train!r} but lora.enabled is true; LoRA goes with llm.train: lora only")
         self.mvm.validate()
         self.keyframes.validate()
         if self.keyframes.frames is not None and self.keyframes.frames > self.projector.max_frames:

@@ -135,8 +135,9 @@ class GifQAModel(nn.Module):
             self.projector = Projector(config)
             base = llm if llm is not None else build_llm(config.llm)
             base.to(_DTYPES[config.llm.dtype])
+            # llm.train: "full" trains (and saves) every LLM weight; "lora" / "frozen" keep the base frozen.
             for p in base.parameters():
-                p.requires_grad_(False)
+                p.requires_grad_(config.llm.train == "full")
             if config.lora.enabled:
                 from peft import LoraConfig, get_peft_model
 
@@ -388,8 +389,13 @@ class GifQAModel(nn.Module):
 
     # training helpers -------------------------------------------------------------------------
     def trained_modules(self) -> dict[str, nn.Module]:
-        """The modules trained in full (saved whole in checkpoints); LoRA is saved by peft."""
+        """The modules trained in full (saved whole in checkpoints); LoRA is saved by peft.  The
+        vision tower with ``vision.train`` and the LLM with ``llm.train: full`` are among them."""
         mods = {"projector": self.projector}
+        if self.config.vision.train:
+            mods["vision"] = self.vision
+        if self.config.llm.train == "full":
+            mods["llm"] = self.llm
         if self.mvm_decoder is not None:
             mods["mvm_decoder"] = self.mvm_decoder
         if self.reaction_head is not None:
@@ -399,16 +405,20 @@ class GifQAModel(nn.Module):
     def trainable_parameter_groups(self, lrs: dict[str, float], weight_decay: float = 0.0) -> list[dict]:
         """Optimizer param groups with per-module learning rates.
 
-        Groups: ``lora`` (adapters in the LLM), ``qformer`` (Q-Former + query tokens),
+        Groups: ``lora`` (adapters in the LLM), ``llm`` (the whole LLM, ``llm.train: full``),
+        ``vision`` (the tower, ``vision.train``), ``qformer`` (Q-Former + query tokens),
         ``projection`` (temporal embedding + Linear into the LLM), ``heads`` (reaction head),
         ``mvm`` (MVM decoder).  ``lrs`` maps group names (or ``default``) to learning rates.
         """
-        groups: dict[str, list[nn.Parameter]] = {"lora": [], "qformer": [], "projection": [], "heads": [], "mvm": []}
+        groups: dict[str, list[nn.Parameter]] = {"lora": [], "llm": [], "vision": [], "qformer": [], "projection": [],
+                                                 "heads": [], "mvm": []}
         for name, p in self.named_parameters():
             if not p.requires_grad:
                 continue
             if name.startswith("llm."):
-                groups["lora"].append(p)
+                groups["lora" if self.config.llm.train == "lora" else "llm"].append(p)
+            elif name.startswith("vision."):
+                groups["vision"].append(p)
             elif name.startswith(("projector.qformer.", "projector.query_tokens")):
                 groups["qformer"].append(p)
             elif name.startswith("projector."):

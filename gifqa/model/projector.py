@@ -28,7 +28,8 @@ class Projector(nn.Module):
         # BLIP-2 initialises the queries with std = initializer_range (0.02 by default).
         std = float(p.hf_config.get("initializer_range", 0.02))
         self.query_tokens = nn.Parameter(torch.randn(1, p.num_query_tokens, p.width) * std)  # [1, Q, D_q]
-        self.temporal_embedding = nn.Parameter(torch.zeros(p.max_frames, p.width))  # [T_max, D_q]
+        # projector.temporal_embedding: false (an ablation) builds none; the LLM's positions still order frames.
+        self.temporal_embedding = nn.Parameter(torch.zeros(p.max_frames, p.width)) if p.temporal_embedding else None  # [T_max, D_q]
         self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
 
     def queries(self, frame_feats: torch.Tensor, num_frames: int) -> torch.Tensor:
@@ -44,6 +45,8 @@ class Projector(nn.Module):
         out = self.qformer(query_embeds=query, encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
         q = out.last_hidden_state[:, : self.num_query_tokens]  # [B*T, Q, D_q]
         q = q.reshape(bt // num_frames, num_frames, self.num_query_tokens, -1)
+        if self.temporal_embedding is None:
+            return q
         return q + self.temporal_embedding[:num_frames, None, :]  # [B, T, Q, D_q]
 
     def forward(self, frame_feats: torch.Tensor, num_frames: int) -> tuple[torch.Tensor, torch.Tensor]:

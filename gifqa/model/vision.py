@@ -25,7 +25,8 @@ def build_vision_config(cfg: VisionConfig):
 
 
 class VisionTower(nn.Module):
-    """Wraps a transformers vision model; always frozen and in eval mode."""
+    """Wraps a transformers vision model; frozen unless ``vision.train`` (end-to-end training),
+    and always in eval mode (no dropout; the shapes recipe's tower has none anyway)."""
 
     def __init__(self, cfg: VisionConfig, model: nn.Module | None = None):
         super().__init__()
@@ -40,7 +41,7 @@ class VisionTower(nn.Module):
 
     def freeze(self) -> None:
         for p in self.model.parameters():
-            p.requires_grad_(False)
+            p.requires_grad_(bool(self.cfg.train))
         self.model.eval()
 
     def train(self, mode: bool = True):  # the tower never leaves eval mode (no dropout, frozen stats)
@@ -48,14 +49,14 @@ class VisionTower(nn.Module):
         self.model.eval()
         return self
 
-    @torch.no_grad()
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """[N, 3, S, S] -> patch tokens [N, 1 + P, D_v] (class token first)."""
-        dtype = next(self.model.parameters()).dtype
-        layer = self.cfg.feature_layer
-        out = self.model(pixel_values=pixel_values.to(dtype), output_hidden_states=layer != -1)
-        feats = out.last_hidden_state if layer == -1 else out.hidden_states[layer]
-        return feats.float()
+        """[N, 3, S, S] -> patch tokens [N, 1 + P, D_v] (class token first); gradients only when the tower trains."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.cfg.train)):
+            dtype = next(self.model.parameters()).dtype
+            layer = self.cfg.feature_layer
+            out = self.model(pixel_values=pixel_values.to(dtype), output_hidden_states=layer != -1)
+            feats = out.last_hidden_state if layer == -1 else out.hidden_states[layer]
+            return feats.float()
 
 
 def preprocess_frames(frames, cfg: VisionConfig) -> torch.Tensor:

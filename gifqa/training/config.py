@@ -17,7 +17,7 @@ from gifqa.typed_config import apply_override, from_dict, to_dict
 
 QA_TASKS = ("action", "transition", "frameqa", "count")
 ALL_TASKS = QA_TASKS + ("caption", "reaction", "synthetic")
-LR_GROUPS = ("default", "lora", "qformer", "projection", "heads", "mvm")  # GifQAModel.trainable_parameter_groups
+LR_GROUPS = ("default", "lora", "llm", "vision", "qformer", "projection", "heads", "mvm")  # GifQAModel.trainable_parameter_groups
 
 
 @dataclass
@@ -49,6 +49,7 @@ class DataSpec:
     sources: list[SourceSpec] = field(default_factory=list)
     num_workers: int = 0  # DataLoader workers (each opens media inside __getitem__)
     feature_cache: str | None = None  # dir of the frozen-feature cache (gifqa/training/features.py); None = decode + encode every step
+    clip_cache: int = 256  # decoded clips kept in memory per process (LRU); the whole small shapes set fits
 
 
 @dataclass

@@ -176,8 +176,10 @@ def train(cfg: TrainConfig) -> Path:
     accelerator.wait_for_everyone()
     if not main:
         streams, _ = build_streams(cfg.data, run_dir, labels)
+    if cfg.data.feature_cache and model.config.vision.train:
+        raise ConfigError("data.feature_cache needs a frozen vision tower, but the model has vision.train: true")
     features = _feature_cache(cfg, accelerator, model, streams, run_dir) if cfg.data.feature_cache else None
-    dataset = ConcatExamples(streams, frames, model.config.vision, features=features)
+    dataset = ConcatExamples(streams, frames, model.config.vision, features=features, cache_size=cfg.data.clip_cache)
     sampler = MixtureSampler(streams, cfg.optim.batch_size, cfg.seed, accelerator.process_index)
 
     # 5. Optimizer with per-module learning rates; warm-up + cosine schedule per optimizer step.
