@@ -128,7 +128,8 @@ def test_presets_all_validate_and_build_on_meta_without_download(monkeypatch):
     assert not any(n.startswith("_") for n in names)
     for name in names:
         cfg = load_preset(name)
-        if name == "tiny":
+        if name in ("tiny", "shapes"):  # built from hf_config at random (shapes: trained from scratch, offline)
+            assert cfg.vision.hub_id is None and cfg.llm.hub_id is None
             continue
         assert cfg.vision.hub_id and cfg.llm.hub_id and cfg.vision.revision and cfg.llm.revision
         with torch.device("meta"):
