@@ -121,3 +121,29 @@ def test_cli_refuses_non_empty_dir(tmp_path):
         capture_output=True, text=True, env=env,
     )
     assert r.returncode == 0 and len(list((out / "gifs").glob("*.gif"))) == 5
+
+
+def test_actor_colours_are_exact_in_every_gif():
+    """Regression: the GIF palette came from the middle frame only, so an actor invisible there
+    (blinking) lost its colour to the nearest palette entry (a blue diamond drawn purple) and
+    the colour answers did not match the pixels."""
+    import tempfile
+    from pathlib import Path
+
+    from gifqa.shapes.render import render_frames, save_gif
+    from gifqa.shapes.world import COLOURS
+
+    checked_blink = False
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(12):
+            rng = np.random.default_rng([7, seed])
+            scene = sample_scene(rng)
+            if seed == 0:  # force the case that broke: the main actor blinks through the middle frame
+                scene.actors[0].segments = [Segment("blink", 1, 0.0, float(scene.duration_ms))]
+            path = Path(tmp) / f"s{seed}.gif"
+            save_gif(scene, render_frames(scene, rng), path)
+            pixels = {tuple(p) for p in load_video(path).frames.reshape(-1, 3).tolist()}
+            for actor in scene.actors:
+                assert tuple(COLOURS[actor.colour]) in pixels, (seed, actor.name)
+            checked_blink |= seed == 0
+    assert checked_blink

@@ -25,7 +25,7 @@ import numpy as np
 from gifqa.shapes.render import render_frames, save_gif
 from gifqa.shapes.world import ACTIONS, COLOURS, NUMBER_WORDS, SHAPES, Scene, sample_scene
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: exact actor colours in the GIF palette (render.gif_palette)
 SPLITS = ("train", "val", "test", "test_compositional")
 # A motion pattern's reaction, as a label of ReactionGIF's 43 (nod -> yes, shake -> no, ...).
 REACTION_OF_ACTION = {

@@ -75,10 +75,34 @@ def render_frames(scene: Scene, rng: np.random.Generator) -> list[Image.Image]:
     return frames
 
 
+# Colours that must survive palette quantisation exactly: every actor colour and the eye.
+EYE_RGB = (20, 20, 20)
+PALETTE_SIZE = 256  # GIF maximum
+
+
+def gif_palette(frames: list[Image.Image]) -> Image.Image:
+    """One palette for every frame of a GIF: the world's actor colours and the eye exactly, then
+    a median-cut of all frames (backgrounds) for the remaining entries.
+
+    A palette taken from one frame loses the colour of an actor that is invisible in that frame
+    (blinking, appearing) or covers few pixels; its pixels are then mapped to the nearest
+    remaining colour (a blue diamond became purple) and the colour answers no longer match the
+    pixels.  Fixed entries make the actor colours exact in every frame.
+    """
+    fixed = [EYE_RGB, *COLOURS.values()]
+    montage = Image.fromarray(np.concatenate([np.asarray(f.convert("RGB")) for f in frames], axis=0))
+    rest = montage.quantize(colors=PALETTE_SIZE - len(fixed), method=Image.Quantize.MEDIANCUT)
+    flat = [c for rgb in fixed for c in rgb] + rest.getpalette()[: 3 * (PALETTE_SIZE - len(fixed))]
+    flat += [0] * (3 * PALETTE_SIZE - len(flat))
+    pal = Image.new("P", (1, 1))
+    pal.putpalette(flat)
+    return pal
+
+
 def save_gif(scene: Scene, frames: list[Image.Image], path: Path) -> None:
-    # One shared adaptive palette keeps colours stable across frames (no palette flicker).
-    palette_src = frames[len(frames) // 2].quantize(colors=64, method=Image.Quantize.MEDIANCUT)
-    paletted = [f.quantize(palette=palette_src, dither=Image.Dither.NONE) for f in frames]
+    # One shared palette keeps colours stable across frames (no palette flicker) and the actor colours exact.
+    palette_src = gif_palette(frames)
+    paletted = [f.convert("RGB").quantize(palette=palette_src, dither=Image.Dither.NONE) for f in frames]
     paletted[0].save(
         path,
         save_all=True,
