@@ -211,7 +211,7 @@ def test_parameter_groups_cover_every_trainable_parameter_once():
     ids = [id(p) for g in groups for p in g["params"]]
     assert len(ids) == len(set(ids)) == sum(1 for p in model.parameters() if p.requires_grad)
     with pytest.raises(ConfigError, match="unknown learning-rate group"):
-        model.trainable_parameter_groups({"vision": 1.0, "default": 1.0})
+        model.trainable_parameter_groups({"encoder": 1.0, "default": 1.0})  # ("vision" and "llm" are groups now)
     with pytest.raises(ConfigError, match="no learning rate for group"):
         model.trainable_parameter_groups({"lora": 1.0})
 

@@ -185,3 +185,30 @@ def test_shapes_tiny_recipe_trains_through_the_entry_point(tmp_path):
     gif = next((run / "data").rglob("shapes_train_000000.gif"))
     pv = model.preprocess_frames(load_video(gif, 4).frames)
     assert isinstance(model.eval().generate(pv[None], ["what color is the circle ?"], max_new_tokens=3)[0], str)
+
+
+def test_frozen_tower_with_save_weights_is_stored_and_needs_no_seed(tmp_path):
+    """vision.save_weights: a frozen random tower is stored, so loading does not depend on
+    rebuilding the same random init (another torch/transformers version, another seed)."""
+    model = GifQAModel(_full_config(vision__train=False, vision__save_weights=True)).eval()
+    assert not any(p.requires_grad for p in model.vision.parameters())
+    pv = pixel_values()
+    text = model.build_text_inputs(["Question: what color is it ? Answer:"] * 2, ["red", "blue"])
+    want = model(pv, **text).logits
+    model.save_pretrained(tmp_path / "ck")
+    from safetensors.torch import load_file
+
+    assert any(k.startswith("vision.") for k in load_file(tmp_path / "ck" / "gifqa_modules.safetensors"))
+    cfg = json.loads((tmp_path / "ck" / "config.json").read_text())
+    cfg["seed"] += 1  # a different random init of everything rebuilt from the config
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(cfg))
+    back = GifQAModel.from_pretrained(str(tmp_path / "ck")).eval()
+    torch.testing.assert_close(back(pv, **text).logits, want)
+    # without save_weights the same change is caught by the random-backbone fingerprint
+    plain = GifQAModel(_full_config(vision__train=False))
+    plain.save_pretrained(tmp_path / "ck2")
+    cfg = json.loads((tmp_path / "ck2" / "config.json").read_text())
+    cfg["seed"] += 1
+    (tmp_path / "ck2" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="randomly initialised backbones"):
+        GifQAModel.from_pretrained(str(tmp_path / "ck2"))

@@ -39,8 +39,8 @@ def _random_backbone_fingerprint(model) -> str:
     """sha256 over the backbones built from hf_config (empty string when all come from the hub)."""
     h = hashlib.sha256()
     parts = []
-    # A backbone that trained is saved in the checkpoint, so its random init needs no check.
-    if model.config.vision.hub_id is None and not model.config.vision.train:
+    # A backbone that trained (or is saved anyway) is in the checkpoint, so its random init needs no check.
+    if model.config.vision.hub_id is None and not (model.config.vision.train or model.config.vision.save_weights):
         parts.append(model.vision)
     if model.config.llm.hub_id is None and model.config.llm.train != "full":
         parts.append(model.llm)

@@ -39,6 +39,7 @@ class VisionConfig:
     revision: str | None = None  # git revision of hub_id (commit hash or tag); None = default branch
     checkpoint_prefix: str | None = None  # key prefix when the tower sits inside a composite checkpoint ("vision_model.")
     dtype: str = "float32"  # storage dtype of the frozen tower: "float32", "bfloat16", "float16"
+    save_weights: bool = False  # True: checkpoints store the tower's weights even when frozen (a random tower without hub_id then loads on any torch/transformers version instead of being rebuilt from the seed)
     train: bool = False  # True: the tower trains end-to-end with the rest (dropout stays off) and its weights are saved in the checkpoint; False: frozen
     feature_layer: int = -2  # index into the tower's hidden states; -1 = last (after post-layernorm for "blip2"), -2 = penultimate
     image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])  # per RGB channel, on [0, 1] pixels

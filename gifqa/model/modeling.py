@@ -390,9 +390,10 @@ class GifQAModel(nn.Module):
     # training helpers -------------------------------------------------------------------------
     def trained_modules(self) -> dict[str, nn.Module]:
         """The modules trained in full (saved whole in checkpoints); LoRA is saved by peft.  The
-        vision tower with ``vision.train`` and the LLM with ``llm.train: full`` are among them."""
+        vision tower with ``vision.train`` (or ``vision.save_weights``) and the LLM with
+        ``llm.train: full`` are among them."""
         mods = {"projector": self.projector}
-        if self.config.vision.train:
+        if self.config.vision.train or self.config.vision.save_weights:
             mods["vision"] = self.vision
         if self.config.llm.train == "full":
             mods["llm"] = self.llm
