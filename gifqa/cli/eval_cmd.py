@@ -117,6 +117,7 @@ def _clip_baseline(args, train, cls):
     from gifqa.errors import GifqaError
     from gifqa.inference import model_fingerprint
     from gifqa.retrieval.encoders import CLIPEncoder
+    from gifqa.retrieval.sampling import default_cache
 
     if not args.clip_model:
         raise GifqaError("baseline:clip needs --clip-model (a CLIP hub id such as openai/clip-vit-base-patch32, or a directory)")
@@ -126,7 +127,7 @@ def _clip_baseline(args, train, cls):
     for r in train.get("frameqa", []):
         vocabulary.setdefault(r.answer_type, []).append(r.answer)
     predictor = cls(encoder, frames=frames, limits=limits_from_args(args), vocabulary=vocabulary,
-                    captions=train.get("caption"))
+                    captions=train.get("caption"), cache=default_cache())  # frame embeddings: $GIFQA_CACHE
     info = {"model": args.model, "clip_model": args.clip_model, "clip_sha256": model_fingerprint(args.clip_model),
             "frames": frames, "sampling": "uniform", "device": str(encoder.device),
             "train_annotations": str(args.train_annotations or args.annotations)}

@@ -32,10 +32,21 @@ def _rank_world() -> tuple[int, int]:
 
 
 def _barrier(world: int) -> None:
-    if world > 1:
+    """Wait for every process.  torch.distributed directly: Accelerate's PartialState reports
+    DistributedType.NO (so ``wait_for_everyone`` returns at once) for ``--multi_gpu`` runs on a
+    machine without CUDA, although the launcher started several processes."""
+    if world <= 1:
+        return
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
         from accelerate import PartialState
 
-        PartialState().wait_for_everyone()
+        PartialState()  # initialises the process group from the launcher's environment
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.barrier()
 
 
 def package_versions() -> dict[str, str]:
