@@ -188,3 +188,14 @@ def test_score_cli_reaction(shapes, tmp_path):
     assert res["n"] == 4 and res["n_missing"] == 3 and res["n_unknown"] == 1 and res["unknown"] == ["nope"]
     assert res["accuracy"] == pytest.approx(1 / 4)
     assert "unknown vid_id" in r.stderr
+
+
+@requires_shared("tgif")
+def test_cvpr16_results_file_reads_as_one_caption_per_test_gif():
+    """TGIF's released baseline captions parse as predictions for exactly the official test list
+    (its references, tgif-v1.0.tsv, are not in ../shared, so it cannot be scored here)."""
+    from gifqa.data.tgif import read_split_list
+
+    preds, dups = read_caption_predictions(shared("tgif") / "results-lstm-cnn-finetune-cvpr16.tsv")
+    test = read_split_list(shared("tgif") / "splits" / "test.txt")
+    assert not dups and set(preds) == set(test) and len(test) == 11360

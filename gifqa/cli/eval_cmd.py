@@ -31,6 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--references", metavar="TSV", help="tgif/caption: url-or-id<TAB>sentence references (tgif-v1.0.tsv, shapes descriptions.tsv)")
     parser.add_argument("--caption-ids", metavar="LIST", help="tgif/caption: GIFs to caption, one URL or id a line (TGIF splits/test.txt); default all in --references")
     parser.add_argument("--reactions", metavar="JSONL", help="reactiongif/reaction: shapes reactions.jsonl or ReactionGIF records with media")
+    parser.add_argument("--answer-vocab", metavar="TSV", help="FrameQA answers (index<TAB>answer, e.g. frameqa_answer_vocab.tsv) for baseline:random when no FrameQA train file exists")
     parser.add_argument("--clip-model", metavar="ID_OR_DIR", help="CLIP for baseline:clip (hub id or local directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--gif-dir", metavar="DIR", help="folder with <gif_name>.gif/.mp4 files (baselines do not need it)")
@@ -83,6 +84,25 @@ def _training_data(args, tasks, kind):
     return train, str(train_dir)
 
 
+def _read_answer_vocab(path) -> list[str]:
+    """``index<TAB>answer`` lines (a header line ``index<TAB>answer`` is skipped)."""
+    from pathlib import Path
+
+    from gifqa.errors import DataError
+
+    answers = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.rstrip("\r").split("\t")
+        if n == 1 and parts[:2] == ["index", "answer"] or not line.strip():
+            continue
+        if len(parts) != 2 or not parts[1].strip():
+            raise DataError(path, "expected index<TAB>answer", n)
+        answers.append(parts[1].strip())
+    if not answers:
+        raise DataError(path, "no answers in the vocabulary file")
+    return answers
+
+
 def _predictor(args, tasks):
     from gifqa.errors import GifqaError
     from gifqa.evaluation.predictors import ClipZeroShot, ModelPredictor, PriorBaseline, RandomBaseline
@@ -94,7 +114,14 @@ def _predictor(args, tasks):
         train, train_dir = _training_data(args, tasks, kind)
         if kind == "random":
             answers = [r.answer for r in train.get("frameqa", [])]
-            return RandomBaseline(args.seed, answers, train.get("caption")), {"model": args.model, "seed": args.seed}
+            if args.answer_vocab:
+                answers = _read_answer_vocab(args.answer_vocab)
+            if not answers and any(t.name == "tgif-qa/frameqa" for t in tasks):
+                raise GifqaError("baseline:random for tgif-qa/frameqa draws from an answer vocabulary: pass --answer-vocab "
+                                 "(e.g. frameqa_answer_vocab.tsv) or --train-annotations with Train_frameqa_question.csv")
+            info = {"model": args.model, "seed": args.seed, "answer_vocab": args.answer_vocab,
+                    "n_answers": len(set(answers))}
+            return RandomBaseline(args.seed, answers, train.get("caption")), info
         if kind == "prior":
             return PriorBaseline(train), {"model": args.model, "train_annotations": train_dir}
         return _clip_baseline(args, train, ClipZeroShot)

@@ -75,13 +75,15 @@ class RandomBaseline:
 
     def __init__(self, seed: int = 0, answers: list[str] | None = None, captions: list[str] | None = None):
         self.rng = np.random.default_rng(seed)
-        self.answers = sorted(set(answers or [])) or ["yes"]
+        self.answers = sorted(set(answers or []))
         self.captions = list(captions or [])
 
     def choice(self, path, question, options):
         return int(self.rng.integers(len(options))), []
 
     def text(self, paths, questions, max_new_tokens, types=None):
+        if not self.answers:
+            raise ConfigError("baseline:random FrameQA answers draw from an answer vocabulary; none was given")
         return [str(self.rng.choice(self.answers)) for _ in questions]
 
     def count(self, path, question):
