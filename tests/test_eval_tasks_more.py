@@ -200,3 +200,16 @@ def test_two_processes_equal_one(shapes, tmp_path):
         assert [p["vid_id"] for p in p1] == ids and [p["prediction"] for p in p1] == [p["prediction"] for p in p2]
         assert r1[name]["metrics"] == r2[name]["metrics"], name
         assert not list((tmp_path / "two" / folder).glob("*.rank*.jsonl"))  # per-rank parts merged away
+
+
+def test_random_frameqa_needs_a_vocabulary(shapes, tmp_path):
+    vocab = tmp_path / "vocab.tsv"
+    vocab.write_text("index\tanswer\n0\tred\n1\tcircle\n")
+    r = gifqa("eval", "--model", "baseline:random", "--tasks", "tgif-qa/frameqa", "--annotations", shapes / "test",
+              "--answer-vocab", vocab, "--out", tmp_path / "v")
+    assert r.returncode == 0, r.stderr
+    preds = rows(tmp_path / "v" / "tgif-qa_frameqa" / "predictions.jsonl")
+    assert len(preds) == 16 and {p["prediction"] for p in preds} <= {"red", "circle"}
+    none = gifqa("eval", "--model", "baseline:random", "--tasks", "tgif-qa/frameqa", "--annotations", shapes / "test",
+                 "--out", tmp_path / "n")
+    assert none.returncode == 1 and "--answer-vocab" in none.stderr

@@ -124,7 +124,7 @@ def _predictor(args, tasks):
             return RandomBaseline(args.seed, answers, train.get("caption")), info
         if kind == "prior":
             return PriorBaseline(train), {"model": args.model, "train_annotations": train_dir}
-        return _clip_baseline(args, train, ClipZeroShot)
+        return _clip_baseline(args, tasks, train, ClipZeroShot)
     import torch
 
     from gifqa.inference import ClipLoader, model_fingerprint, resolve_model
@@ -140,7 +140,7 @@ def _predictor(args, tasks):
     return ModelPredictor(model, clips), info
 
 
-def _clip_baseline(args, train, cls):
+def _clip_baseline(args, tasks, train, cls):
     from gifqa.errors import GifqaError
     from gifqa.inference import model_fingerprint
     from gifqa.retrieval.encoders import CLIPEncoder
@@ -153,6 +153,11 @@ def _clip_baseline(args, train, cls):
     vocabulary: dict[str, list[str]] = {}
     for r in train.get("frameqa", []):
         vocabulary.setdefault(r.answer_type, []).append(r.answer)
+    if not vocabulary and args.answer_vocab:  # no types known: every answer is a candidate for every type
+        vocabulary = {"any": _read_answer_vocab(args.answer_vocab)}
+    if not vocabulary and any(t.name == "tgif-qa/frameqa" for t in tasks):
+        raise GifqaError("baseline:clip for tgif-qa/frameqa ranks an answer vocabulary: pass --train-annotations "
+                         "with Train_frameqa_question.csv, or --answer-vocab")
     predictor = cls(encoder, frames=frames, limits=limits_from_args(args), vocabulary=vocabulary,
                     captions=train.get("caption"), cache=default_cache())  # frame embeddings: $GIFQA_CACHE
     info = {"model": args.model, "clip_model": args.clip_model, "clip_sha256": model_fingerprint(args.clip_model),
