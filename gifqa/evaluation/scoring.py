@@ -21,10 +21,16 @@ TASKS = ("action", "transition", "frameqa", "count")
 
 def read_predictions(path) -> tuple[dict[str, object], list[str]]:
     """``({vid_id: prediction}, [duplicate vid_ids])``; DataError with the line number on bad lines."""
+    rows, duplicates = read_prediction_rows(path)
+    return {row["vid_id"]: row["prediction"] for row in rows}, duplicates
+
+
+def read_prediction_rows(path) -> tuple[list[dict], list[str]]:
+    """The rows (whole objects, ``vid_id`` as str, first of each ``vid_id`` kept) and the repeated ids."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "predictions file not found")
-    preds: dict[str, object] = {}
+    preds: dict[str, dict] = {}
     duplicates: list[str] = []
     with open(path, encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, start=1):
@@ -40,8 +46,8 @@ def read_predictions(path) -> tuple[dict[str, object], list[str]]:
             if vid in preds:
                 duplicates.append(vid)
                 continue
-            preds[vid] = obj["prediction"]
-    return preds, duplicates
+            preds[vid] = {**obj, "vid_id": vid}
+    return list(preds.values()), duplicates
 
 
 def score(task: str, predictions: dict[str, object], records) -> dict:
