@@ -18,11 +18,9 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 
-from gifqa.errors import GifqaError
-
 DEFAULT_MODEL = "blip2-opt-2.7b-zeroshot"  # answers without gifqa training; needs the hub once
 COUNT_QUESTION = re.compile(r"^\s*how\s+many\b", re.IGNORECASE)
-SAMPLINGS = ("uniform", "all")
+SAMPLINGS = ("clipcut", "uniform", "all")
 
 
 @dataclass
@@ -49,7 +47,7 @@ class _Clip:
     keyframes: list[int]
     timestamps_ms: list[int]
     decode_ms: float  # reading + decoding the keyframes
-    select_ms: float  # choosing keyframes (CLIP-Cut retrieval; ~0 for uniform, done while decoding)
+    select_ms: float  # choosing keyframes: CLIP-Cut encoding + ranking (0 for uniform / all)
     preprocess_ms: float  # resize + normalise for the vision tower (counted under "vision")
 
 
@@ -80,17 +78,27 @@ class _Timer:
 
 
 class Answerer:
-    def __init__(self, model, model_name: str, *, frames: int | None = None, sampling: str = "uniform",
-                 limits=None, device: str = "cpu", dtype: str = "float32", cache_size: int = 16):
-        if sampling not in SAMPLINGS:
-            raise GifqaError(f"unknown sampling {sampling!r}; choose one of {', '.join(SAMPLINGS)}")
+    """A loaded model plus its keyframe selector (``gifqa.inference.KeyframeSelector``).
+
+    ``frames`` / ``sampling`` / ``clip_model`` default to the model config's ``keyframes``
+    section; with ``sampling="clipcut"`` the keyframes depend on the question.
+    """
+
+    def __init__(self, model, model_name: str, *, frames: int | None = None, sampling: str | None = None,
+                 clip_model: str | None = None, limits=None, device: str = "cpu", dtype: str = "float32",
+                 cache_size: int = 16, selector=None, embedding_cache=None):
+        from gifqa.inference import KeyframeSelector
+
         self.model = model
         self.model_name = model_name
         self.max_frames = model.config.projector.max_frames
-        self.frames = frames or self.max_frames
-        if self.frames > self.max_frames:
-            raise GifqaError(f"--frames {self.frames} is more than this model takes ({self.max_frames})")
-        self.sampling = sampling
+        self.selector = selector or KeyframeSelector.for_model(
+            model, strategy=sampling, frames=frames, clip_model=clip_model, limits=limits, device=device,
+            cache=embedding_cache)
+        # The CLIP for clipcut is part of loading the model, not of the first question's latency.
+        self.selector.load_encoder()
+        self.frames = self.selector.frames
+        self.sampling = self.selector.strategy
         self.limits = limits
         self.device = device
         self.dtype = dtype
@@ -112,30 +120,25 @@ class Answerer:
         return cls(model, name, device=device, dtype=dtype, **kwargs)
 
     # -- clips ----------------------------------------------------------------------------
-    def clip(self, source, name: str | None = None) -> _Clip:
-        """Decode and preprocess the keyframes of ``source`` (a path, or bytes with ``name``)."""
-        from gifqa.media import load_video
+    def clip(self, source, name: str | None = None, question: str | None = None) -> _Clip:
+        """Keyframes of ``source`` (a path, or bytes with ``name``), preprocessed for the model.
 
+        Kept per (clip, frames, sampling[, question for clipcut]): asking again is free.
+        CLIP-Cut needs a query: jobs without a question (caption, react) sample uniformly.
+        """
         import hashlib
 
         ident = source if isinstance(source, str) else hashlib.sha256(source).hexdigest()
-        key = (ident, self.frames, self.sampling)
+        key = (ident, self.frames, self.sampling, question if self.selector.needs_question else None)
         if key in self.cache:
             self.cache.move_to_end(key)
             # Served from memory: this question paid no decoding, retrieval or preprocessing.
             return replace(self.cache[key], decode_ms=0.0, select_ms=0.0, preprocess_ms=0.0)
-        t0 = time.perf_counter()
-        if self.sampling == "uniform":
-            video = load_video(source, self.frames, limits=self.limits, name=name)
-        else:
-            video = load_video(source, sampling="all", limits=self.limits, name=name)
-            if len(video) > self.max_frames:
-                raise GifqaError(f"{video.path}: has {len(video)} frames; --sampling all takes at most "
-                                 f"{self.max_frames} for this model (use --sampling uniform)")
+        kf = self.selector.select(source, question, name=name, no_question="uniform")
         t1 = time.perf_counter()
-        pixels = self.model.preprocess_frames(video.frames)
-        clip = _Clip(pixels, video.frames, video.frame_indices.tolist(), video.timestamps_ms.tolist(),
-                     decode_ms=1000 * (t1 - t0), select_ms=0.0, preprocess_ms=1000 * (time.perf_counter() - t1))
+        pixels = self.model.preprocess_frames(kf.frames)
+        clip = _Clip(pixels, kf.frames, kf.frame_indices, kf.timestamps_ms, decode_ms=kf.decode_ms,
+                     select_ms=kf.retrieval_ms, preprocess_ms=1000 * (time.perf_counter() - t1))
         self.cache[key] = clip
         if len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
@@ -155,7 +158,7 @@ class Answerer:
     def ask(self, source, question: str, *, options: list[str] | None = None, max_new_tokens: int = 16,
             name: str | None = None) -> Result:
         t_start = time.perf_counter()
-        clip = self.clip(source, name)
+        clip = self.clip(source, name, question)
         self.timer.reset()
         t0 = time.perf_counter()
         scores = None

@@ -12,6 +12,7 @@ HELP = "answer a question about a GIF or short video"
 EPILOG = """examples:
   gifqa ask examples/shapes_bounce.gif "what color is the circle?" --model checkpoints/gifqa-shapes
   gifqa ask clip.gif "what does the cat do?" --json --keyframes-out keyframes.png
+  gifqa ask clip.gif "what does the cat do?" --sampling clipcut --clip-model openai/clip-vit-base-patch32
   gifqa ask clip.gif "what does the man do 3 times?" --options "wave" "jump" "nod" "clap" "spin"
   gifqa ask clip.gif "how many times does the dog jump?"          (counting questions answer with an integer)
   curl -s https://example.org/a.gif | gifqa ask - "what is shown?"
@@ -48,7 +49,7 @@ def run(args) -> int:
     if args.keyframes_out:
         from gifqa.ask import contact_sheet
 
-        clip = answerer.clip(source, name)
+        clip = answerer.clip(source, name, args.question)  # the cached keyframes of this answer
         contact_sheet(clip.frames, clip.keyframes, clip.timestamps_ms, args.keyframes_out)
     if args.json:
         print(json.dumps(result.to_dict()))

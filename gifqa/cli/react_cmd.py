@@ -17,7 +17,8 @@ EPILOG = """examples:
 def add_arguments(parser) -> None:
     parser.add_argument("gif", metavar="GIF", help="path, - for stdin, or an http(s) URL")
     parser.add_argument("--top", type=int, default=5, help="labels to show (default 5)")
-    add_model_arguments(parser)
+    add_model_arguments(parser, clipcut=False)
+    parser.set_defaults(default_sampling="uniform")  # no question, so no CLIP-Cut
 
 
 def run(args) -> int:
