@@ -250,8 +250,10 @@ class KeyframeSelector:
                              1000 * (time.perf_counter() - t0), 0.0)
         from gifqa.retrieval.sampling import default_cache, select_keyframes
 
-        video = self._decoded(source, name)
+        video, cached = self._decoded(source, name)
         t1 = time.perf_counter()
+        if cached:
+            t0 = t1  # decoded for an earlier question
         idx = select_keyframes(video, question, self.frames, "clipcut", self.encoder,
                                cache=self.cache if self.cache is not None else default_cache())
         t2 = time.perf_counter()
@@ -264,12 +266,12 @@ class KeyframeSelector:
         ident = str(source) if not isinstance(source, (bytes, bytearray)) else hashlib.sha256(source).hexdigest()
         if ident in self._videos:
             self._videos.move_to_end(ident)
-            return self._videos[ident]
+            return self._videos[ident], True
         video = load_video(source, sampling="all", limits=self.limits, name=name)
         self._videos[ident] = video
         while len(self._videos) > 1 and sum(v.frames.nbytes for v in self._videos.values()) > self.max_cached_bytes:
             self._videos.popitem(last=False)
-        return video
+        return video, False
 
 
 class ClipLoader:

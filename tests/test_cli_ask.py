@@ -18,10 +18,10 @@ from tests.shared_data import REPO
 ENV = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
 
 
-def gifqa(*args, stdin=None):
+def gifqa(*args, stdin=None, env_extra=None):
     """A fresh process: for stdin, the environment, exit codes as the shell sees them."""
-    return subprocess.run([sys.executable, "-m", "gifqa", *map(str, args)], capture_output=True, env=ENV,
-                          input=stdin, timeout=300)
+    return subprocess.run([sys.executable, "-m", "gifqa", *map(str, args)], capture_output=True,
+                          env={**ENV, **(env_extra or {})}, input=stdin, timeout=300)
 
 
 class _Run:
