@@ -18,6 +18,8 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 
+from gifqa.errors import GifqaError
+
 DEFAULT_MODEL = "blip2-opt-2.7b-zeroshot"  # answers without gifqa training; needs the hub once
 COUNT_QUESTION = re.compile(r"^\s*how\s+many\b", re.IGNORECASE)
 SAMPLINGS = ("clipcut", "uniform", "all")
@@ -108,12 +110,9 @@ class Answerer:
 
     @classmethod
     def load(cls, name: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto", **kwargs) -> "Answerer":
-        import torch
-
         from gifqa.inference import resolve_model
 
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         model = resolve_model(name, device=device)
@@ -146,10 +145,11 @@ class Answerer:
 
     @contextmanager
     def _precision(self):
+        """Autocast to --dtype (bfloat16 / float16) on the model's device; float32 runs as stored."""
         import torch
 
-        if self.device.startswith("cuda") and self.dtype in ("bfloat16", "float16"):
-            with torch.autocast("cuda", dtype=getattr(torch, self.dtype)):
+        if self.dtype in ("bfloat16", "float16"):
+            with torch.autocast(self.device.split(":")[0], dtype=getattr(torch, self.dtype)):
                 yield
         else:
             yield
@@ -213,6 +213,26 @@ class Answerer:
             "total": round(1000 * (now - t_start), 3),
         }
         return Result(answer, clip.keyframes, clip.timestamps_ms, self.model_name, timing, kind, scores)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> cuda when a CUDA device is visible, else cpu; anything else is checked."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise GifqaError(f"--device {device!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GifqaError(f"--device {device}: no CUDA device is visible to torch here; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise GifqaError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif dev.type != "cpu":
+        raise GifqaError(f"--device {device}: only cpu and cuda are supported")
+    return str(dev)
 
 
 def contact_sheet(frames, keyframes, timestamps_ms, path, height: int = 160) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from gifqa.cli.model_args import add_model_arguments, load_answerer, open_source
+from gifqa.cli.model_args import add_model_arguments, load_answerer, model_errors, open_source
 
 NAME = "ask"
 HELP = "answer a question about a GIF or short video"
@@ -44,8 +44,10 @@ def run(args) -> int:
         print("gifqa ask: error: GIF and QUESTION are required (or --batch FILE)", file=sys.stderr)
         return 2
     source, name = open_source(args.gif, args)
-    answerer = load_answerer(args)
-    result = answerer.ask(source, args.question, options=args.options, max_new_tokens=args.max_new_tokens, name=name)
+    with model_errors():
+        answerer = load_answerer(args)
+        result = answerer.ask(source, args.question, options=args.options, max_new_tokens=args.max_new_tokens,
+                              name=name)
     if args.keyframes_out:
         from gifqa.ask import contact_sheet
 
@@ -87,7 +89,8 @@ def _run_batch(args) -> int:
     todo = [(n, r) for n, r in rows if n not in done]
     if done:
         print(f"gifqa: resuming: {len(done)} answered, {len(todo)} to go", file=sys.stderr)
-    answerer = load_answerer(args) if todo else None
+    with model_errors():
+        answerer = load_answerer(args) if todo else None
     failed = 0
     sink = open(out_path, "a", encoding="utf-8") if out_path else sys.stdout
     try:
@@ -100,8 +103,9 @@ def _run_batch(args) -> int:
                 if not gif.startswith(("http://", "https://")) and not Path(gif).is_absolute():
                     gif = str(base / gif)  # relative to the questions file
                 source, name = open_source(gif, args)
-                result = answerer.ask(source, row["question"], options=row.get("options"),
-                                      max_new_tokens=args.max_new_tokens, name=name)
+                with model_errors():
+                    result = answerer.ask(source, row["question"], options=row.get("options"),
+                                          max_new_tokens=args.max_new_tokens, name=name)
                 record.update(result.to_dict())
             except MediaError as exc:
                 record["error"] = " ".join(str(exc).split())

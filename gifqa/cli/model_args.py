@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from gifqa.cli.media_args import add_media_arguments, limits_from_args
 
@@ -68,3 +69,17 @@ def open_source(path: str, args):
         source, name = read_source(source, limits)
     probe(source, limits=limits, verify=False, allow_truncated=getattr(args, "allow_truncated", False), name=name)
     return source, name
+
+
+@contextmanager
+def model_errors():
+    """Out of memory while running the model (CUDA or CPU allocator) -> one-line GifqaError."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if type(exc).__name__ != "OutOfMemoryError" and "out of memory" not in str(exc).lower():
+            raise
+        from gifqa.errors import GifqaError
+
+        raise GifqaError("out of memory while running the model; try fewer keyframes (--frames), "
+                         "--dtype bfloat16, or --device cpu") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gifqa.cli.model_args import add_model_arguments, load_answerer, open_source
+from gifqa.cli.model_args import add_model_arguments, load_answerer, model_errors, open_source
 
 NAME = "react"
 HELP = "top reaction labels (ReactionGIF's 43) with scores, plus induced sentiment"
@@ -23,7 +23,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     source, name = open_source(args.gif, args)
-    result = load_answerer(args).react(source, top=args.top, name=name)
+    with model_errors():
+        result = load_answerer(args).react(source, top=args.top, name=name)
     if args.json:
         print(json.dumps(result))
         return 0
