@@ -128,6 +128,28 @@ def test_url_input_from_loopback_server(cli, clip, tmp_path):
             httpd.shutdown()
 
 
+def test_url_download_times_out(cli, clip):
+    release = threading.Event()
+
+    class Stall(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            release.wait(10)  # never answers before the client gives up
+
+        def log_message(self, *a):
+            pass
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Stall) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        try:
+            r = cli("ask", f"http://127.0.0.1:{httpd.server_address[1]}/a.gif", "q", "--model", "tiny",
+                    "--download-timeout", "0.5")
+        finally:
+            release.set()
+            httpd.shutdown()
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "timed out" in err and err.count("\n") == 1
+
+
 def test_batch_writes_as_it_goes_and_resumes(cli, clip, tmp_path):
     bad = tmp_path / "bad.gif"
     bad.write_bytes(b"GIF89a garbage")

@@ -34,6 +34,8 @@ def add_model_arguments(parser, *, sampling: bool = True, clipcut: bool = True) 
                         help="auto: bfloat16 on CUDA, float32 on CPU")
     parser.add_argument("--offline", action="store_true", help="never contact the model hub (sets HF_HUB_OFFLINE=1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    parser.add_argument("--download-timeout", type=float, default=30.0, metavar="S",
+                        help="for an http(s) GIF: seconds to wait on the server at any point (default 30)")
     add_media_arguments(parser)
 
 
@@ -64,7 +66,7 @@ def open_source(path: str, args):
     from gifqa.media.fetch import fetch_source
 
     limits = limits_from_args(args)
-    source, name = fetch_source(path, limits)
+    source, name = fetch_source(path, limits, timeout_s=getattr(args, "download_timeout", 30.0))
     if name is None:  # a local path
         source, name = read_source(source, limits)
     probe(source, limits=limits, verify=False, allow_truncated=getattr(args, "allow_truncated", False), name=name)
