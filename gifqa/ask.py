@@ -6,8 +6,10 @@
     result.answer, result.keyframes, result.timing_ms
 
 The pipeline per question: fetch/decode -> pick keyframes -> vision tower -> Q-Former
-projector -> LLM.  Decoded, preprocessed keyframes are kept per (clip, question-independent
-sampling), so several questions about one GIF decode it once (batch mode).
+projector -> LLM.  Decoded, preprocessed keyframes and the frame tokens (vision tower + Q-Former
+output) are kept per clip, so several questions about one GIF decode and encode it once
+(batch mode); with CLIP-Cut the keyframes depend on the question, but the decoded clip and its
+CLIP frame embeddings are still reused.
 """
 
 from __future__ import annotations
@@ -79,6 +81,45 @@ class _Timer:
         self.ms = {"vision": 0.0, "projector": 0.0}
 
 
+class _FrameTokenMemo:
+    """``model.encode_frames`` (vision tower + Q-Former projector), remembered per clip tensor.
+
+    The frame tokens do not depend on the question (the Q-Former sees only the frames), so a
+    second question about a clip reuses them and runs only the LLM: "reusing frame features
+    per GIF" in batch mode.  Installed as an instance attribute that shadows the method (as
+    gifqa.training.features does for cached vision features).  A clip is recognised by its
+    pixel tensor's storage, offset, shape and version counter; the memo holds a reference to
+    the tensor, so the storage cannot be freed and reused by another clip while remembered.
+    """
+
+    def __init__(self, model, size: int):
+        self.inner = model.encode_frames
+        self.memo: OrderedDict = OrderedDict()
+        self.size = size
+        self.hits = 0
+        model.encode_frames = self
+
+    def __call__(self, pixel_values, frame_mask=None):
+        import torch
+
+        if frame_mask is not None or torch.is_grad_enabled():
+            return self.inner(pixel_values, frame_mask)
+        pv = pixel_values[None] if pixel_values.ndim == 4 else pixel_values
+        if pv.shape[0] != 1:  # batches come from elsewhere (eval); not memoised
+            return self.inner(pixel_values, frame_mask)
+        key = (pv.untyped_storage().data_ptr(), pv.storage_offset(), tuple(pv.shape[1:]), tuple(pv.stride()[1:]),
+               pv._version, torch.is_autocast_enabled())
+        if key in self.memo:
+            self.memo.move_to_end(key)
+            self.hits += 1
+            return self.memo[key][1]
+        out = self.inner(pv)
+        self.memo[key] = (pv, out)
+        if len(self.memo) > self.size:
+            self.memo.popitem(last=False)
+        return out
+
+
 class Answerer:
     """A loaded model plus its keyframe selector (``gifqa.inference.KeyframeSelector``).
 
@@ -107,6 +148,7 @@ class Answerer:
         self.timer = _Timer(model)
         self.cache: OrderedDict = OrderedDict()
         self.cache_size = cache_size
+        self.frame_tokens = _FrameTokenMemo(model, cache_size)
 
     @classmethod
     def load(cls, name: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto", **kwargs) -> "Answerer":
@@ -145,14 +187,15 @@ class Answerer:
 
     @contextmanager
     def _precision(self):
-        """Autocast to --dtype (bfloat16 / float16) on the model's device; float32 runs as stored."""
+        """No gradients; autocast to --dtype (bfloat16 / float16) on the model's device; float32 runs as stored."""
         import torch
 
-        if self.dtype in ("bfloat16", "float16"):
-            with torch.autocast(self.device.split(":")[0], dtype=getattr(torch, self.dtype)):
+        with torch.no_grad():
+            if self.dtype in ("bfloat16", "float16"):
+                with torch.autocast(self.device.split(":")[0], dtype=getattr(torch, self.dtype)):
+                    yield
+            else:
                 yield
-        else:
-            yield
 
     # -- jobs -----------------------------------------------------------------------------
     def ask(self, source, question: str, *, options: list[str] | None = None, max_new_tokens: int = 16,
@@ -184,13 +227,11 @@ class Answerer:
         return self._result(text, "caption", clip, t0, t_start, None)
 
     def react(self, source, *, top: int = 5, name: str | None = None) -> dict:
-        import torch
-
         t_start = time.perf_counter()
         clip = self.clip(source, name)
         self.timer.reset()
         t0 = time.perf_counter()
-        with torch.no_grad(), self._precision():
+        with self._precision():
             logits = self.model.classify_reaction(clip.pixel_values[None]).float()
         probs = logits.softmax(-1)[0]
         labels = self.model.reaction_labels
