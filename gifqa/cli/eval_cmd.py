@@ -38,8 +38,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="results folder (must not hold results.json yet)")
     parser.add_argument("--split", default="test", choices=["test", "val", "train"], help="annotation split (default test)")
     parser.add_argument("--limit", type=int, help="first N records of each task only")
-    parser.add_argument("--frames", type=int, help="frames per clip (default: the model's max_frames)")
-    parser.add_argument("--sampling", default="uniform", choices=["uniform"], help="keyframe sampling (default uniform by time)")
+    parser.add_argument("--frames", type=int, help="frames per clip (default: the model config's keyframes.frames, else max_frames)")
+    parser.add_argument("--sampling", choices=["clipcut", "uniform", "all"],
+                        help="keyframe sampling (default: the model config's keyframes.strategy)")
+    parser.add_argument("--clip-model", metavar="HUB_ID_OR_DIR", help="the CLIP for --sampling clipcut (default: the model config's)")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per generation batch (default 8)")
     parser.add_argument("--train-annotations", metavar="DIR", help="train files for the baselines' priors and vocabularies (default: --annotations)")
     parser.add_argument("--seed", type=int, default=0, help="seed for baseline:random (default 0)")
@@ -131,12 +133,11 @@ def _predictor(args, tasks):
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = resolve_model(args.model, device=device)
-    frames = args.frames or model.config.projector.max_frames
-    if frames > model.config.projector.max_frames:
-        raise GifqaError(f"--frames {frames} exceeds the model's max_frames={model.config.projector.max_frames}")
-    clips = ClipLoader(model, frames=frames, sampling=args.sampling, limits=limits_from_args(args))
-    info = {"model": args.model, "model_sha256": model_fingerprint(args.model), "frames": frames,
-            "sampling": args.sampling, "device": device, "model_config": model.config.to_dict()}
+    clips = ClipLoader(model, frames=args.frames, sampling=args.sampling, clip_model=args.clip_model,
+                       limits=limits_from_args(args))
+    info = {"model": args.model, "model_sha256": model_fingerprint(args.model), "frames": clips.frames,
+            "sampling": clips.sampling, "clip_model": clips.selector.clip_model, "device": device,
+            "model_config": model.config.to_dict()}
     return ModelPredictor(model, clips), info
 
 

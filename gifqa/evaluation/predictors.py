@@ -24,18 +24,18 @@ class ModelPredictor:
         self.clips = clips  # gifqa.inference.ClipLoader
 
     def choice(self, path, question: str, options: list[str]) -> tuple[int, list[float]]:
-        scores = self.model.score_options(self.clips(path), question, list(options))
+        scores = self.model.score_options(self.clips(path, question), question, list(options))
         values = [float(s) for s in scores]
         return int(np.argmax(values)), values
 
     def text(self, paths, questions: list[str], max_new_tokens: int, types=None) -> list[str]:
         import torch
 
-        pixels = torch.stack([self.clips(p) for p in paths])  # [B, T, 3, S, S]
+        pixels = torch.stack([self.clips(p, q) for p, q in zip(paths, questions)])  # [B, T, 3, S, S]
         return self.model.generate(pixels, questions, max_new_tokens=max_new_tokens)
 
     def count(self, path, question: str) -> int:
-        return int(self.model.predict_count(self.clips(path), question))
+        return int(self.model.predict_count(self.clips(path, question), question))
 
     def caption(self, paths, max_new_tokens: int) -> list[str]:
         import torch
