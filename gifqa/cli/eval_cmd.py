@@ -32,7 +32,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--caption-ids", metavar="LIST", help="tgif/caption: GIFs to caption, one URL or id a line (TGIF splits/test.txt); default all in --references")
     parser.add_argument("--reactions", metavar="JSONL", help="reactiongif/reaction: shapes reactions.jsonl or ReactionGIF records with media")
     parser.add_argument("--answer-vocab", metavar="TSV", help="FrameQA answers (index<TAB>answer, e.g. frameqa_answer_vocab.tsv) for baseline:random when no FrameQA train file exists")
-    parser.add_argument("--clip-model", metavar="ID_OR_DIR", help="CLIP for baseline:clip (hub id or local directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--gif-dir", metavar="DIR", help="folder with <gif_name>.gif/.mp4 files (baselines do not need it)")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="results folder (must not hold results.json yet)")
@@ -41,7 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, help="frames per clip (default: the model config's keyframes.frames, else max_frames)")
     parser.add_argument("--sampling", choices=["clipcut", "uniform", "all"],
                         help="keyframe sampling (default: the model config's keyframes.strategy)")
-    parser.add_argument("--clip-model", metavar="HUB_ID_OR_DIR", help="the CLIP for --sampling clipcut (default: the model config's)")
+    parser.add_argument("--clip-model", metavar="HUB_ID_OR_DIR", help="the CLIP (hub id or local dir) for --sampling clipcut "
+                        "(default: the model config's) and for baseline:clip (required there)")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per generation batch (default 8)")
     parser.add_argument("--train-annotations", metavar="DIR", help="train files for the baselines' priors and vocabularies (default: --annotations)")
     parser.add_argument("--seed", type=int, default=0, help="seed for baseline:random (default 0)")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from gifqa.data.common import read_jsonl
 from gifqa.errors import DataError
 
 SENTIMENTS = ("positive", "negative")
@@ -142,22 +143,13 @@ def load_reaction_items(path, split: str = "test") -> list[ReactionItem]:
             raise DataError(path, f"ReactionGIF has no {split!r} split here (test or train)")
         return [ReactionItem(r.reply_id, r.media_id, r.label, split) for r in chosen]
     items, seen = [], set()
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"not JSON ({exc.msg})", line_no) from None
-            if not isinstance(obj, dict) or not {"gif_name", "label", "split"} <= set(obj):
-                raise DataError(path, 'each line needs {"gif_name", "label", "split"}', line_no)
-            if obj["label"] not in LABELS:
-                raise DataError(path, f"unknown label {obj['label']!r} (expected one of the 43 reactions)", line_no)
-            if obj["gif_name"] in seen:
-                raise DataError(path, f"gif_name {obj['gif_name']!r} repeats", line_no)
-            seen.add(obj["gif_name"])
-            wanted = ("train",) if split in ("train", "train_full") else (split,)
-            if obj["split"] in wanted:
-                items.append(ReactionItem(obj["gif_name"], obj["gif_name"], obj["label"], obj["split"]))
+    for line_no, obj in read_jsonl(path, ("gif_name", "label", "split")):
+        if obj["label"] not in LABELS:
+            raise DataError(path, f"unknown label {obj['label']!r} (expected one of the 43 reactions)", line_no)
+        if obj["gif_name"] in seen:
+            raise DataError(path, f"gif_name {obj['gif_name']!r} repeats", line_no)
+        seen.add(obj["gif_name"])
+        wanted = ("train",) if split in ("train", "train_full") else (split,)
+        if obj["split"] in wanted:
+            items.append(ReactionItem(obj["gif_name"], obj["gif_name"], obj["label"], obj["split"]))
     return items
