@@ -10,7 +10,7 @@ import pytest
 
 from gifqa.evaluation.captions import caption_scores, load_caption_items, read_caption_predictions
 from gifqa.evaluation.reactions import label_tables, load_reaction_items, macro_f1, micro_f1_sets, reaction_scores
-from tests.shared_data import REPO, requires_shared, shared
+from tests.shared_data import REPO, requires_java, requires_shared, shared
 
 pytest.importorskip("pycocoevalcap")
 
@@ -38,6 +38,7 @@ def test_bleu_and_rouge_of_a_known_pair():
     assert s["cider"] == 0.0 and s["meteor"] is None
 
 
+@requires_java
 def test_perfect_captions_full_pipeline_and_missing():
     refs = {
         "g1": ["A red circle spins.", "a circle turns around"],
@@ -85,6 +86,7 @@ def shapes(tmp_path_factory):
     return out
 
 
+@requires_java
 def test_score_cli_caption_on_shapes_descriptions(shapes, tmp_path):
     refs = shapes / "descriptions.tsv"
     test_ids = tmp_path / "test_ids.txt"

@@ -17,7 +17,7 @@ from gifqa.evaluation.reactions import load_reaction_items
 from gifqa.evaluation.tasks import load_tasks
 from gifqa.shapes import generate_dataset
 from tests.retrieval_helpers import StubEncoder, tiny_clip, tiny_tokenizer, unit
-from tests.shared_data import REPO
+from tests.shared_data import REPO, requires_java
 
 pytest.importorskip("pycocoevalcap")
 
@@ -55,6 +55,7 @@ def caption_reaction_args(shapes):
             "--reactions", shapes / "reactions.jsonl"]
 
 
+@requires_java
 def test_tiny_model_captions_and_reactions(shapes, tmp_path):
     from gifqa.evaluation.captions import caption_scores, load_caption_items
 
@@ -83,6 +84,7 @@ def test_tiny_model_captions_and_reactions(shapes, tmp_path):
     assert "CIDEr" in md and "macro-F1" in md
 
 
+@requires_java
 def test_prior_and_random_baselines_for_captions_and_reactions(shapes, tmp_path):
     run = tmp_path / "prior"
     r = gifqa("eval", "--model", "baseline:prior", "--tasks", "tgif/caption,reactiongif/reaction",
@@ -144,6 +146,7 @@ def test_clip_zero_shot_ranks_by_cosine():
     assert enc.text_calls == calls
 
 
+@requires_java
 def test_clip_baseline_end_to_end(shapes, clip_dir, tmp_path):
     run = tmp_path / "clip"
     cache = tmp_path / "cache"
