@@ -59,6 +59,12 @@ def run_once(recipe: str, out: Path, procs: int, cache: Path | None, steps: int,
     return {"samples_per_s": sps, "wall_s": wall, "steps_timed": len(rows)}
 
 
+def _relative(path: str) -> str:
+    """The recipe path as the repository names it (results files should not hold this machine's paths)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(REPO / "scripts" / "configs" / "tiny.yaml"))
@@ -85,9 +91,9 @@ def main(argv=None) -> int:
             results[(procs, cached)].append(run_once(args.config, out, procs, cache if cached else None,
                                                      args.steps, extra))
     base = statistics.median(r["samples_per_s"] for r in results[(args.procs[0], False)])
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, no GPU used"
     print(f"Recipe {Path(args.config).name}, {args.steps} steps per run ({args.steps - 1} timed), "
-          f"{args.repeats} run(s) each, OMP_NUM_THREADS={args.threads}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, no GPU used.\n")
+          f"{args.repeats} run(s) each, OMP_NUM_THREADS={args.threads}; {machine}.\n")
     print("| processes | feature cache | samples/s (median) | vs 1 process, no cache | command wall s |")
     print("|---:|---|---:|---:|---:|")
     table = []
@@ -98,7 +104,8 @@ def main(argv=None) -> int:
                       "runs": results[(procs, cached)]})
         print(f"| {procs} | {'on' if cached else 'off'} | {sps:.1f} | {sps / base:.2f}x | {wall:.1f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"config": args.config, "steps": args.steps, "table": table}, indent=1))
+        Path(args.json).write_text(json.dumps({"config": _relative(args.config), "steps": args.steps, "repeats": args.repeats,
+                                               "threads": args.threads, "machine": machine, "table": table}, indent=1))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -6,8 +6,10 @@
     result.answer, result.keyframes, result.timing_ms
 
 The pipeline per question: fetch/decode -> pick keyframes -> vision tower -> Q-Former
-projector -> LLM.  Decoded, preprocessed keyframes are kept per (clip, question-independent
-sampling), so several questions about one GIF decode it once (batch mode).
+projector -> LLM.  Decoded, preprocessed keyframes and the frame tokens (vision tower + Q-Former
+output) are kept per clip, so several questions about one GIF decode and encode it once
+(batch mode); with CLIP-Cut the keyframes depend on the question, but the decoded clip and its
+CLIP frame embeddings are still reused.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gifqa.errors import GifqaError
 
 DEFAULT_MODEL = "blip2-opt-2.7b-zeroshot"  # answers without gifqa training; needs the hub once
 COUNT_QUESTION = re.compile(r"^\s*how\s+many\b", re.IGNORECASE)
-SAMPLINGS = ("uniform", "all")
+SAMPLINGS = ("clipcut", "uniform", "all")
 
 
 @dataclass
@@ -49,7 +51,7 @@ class _Clip:
     keyframes: list[int]
     timestamps_ms: list[int]
     decode_ms: float  # reading + decoding the keyframes
-    select_ms: float  # choosing keyframes (CLIP-Cut retrieval; ~0 for uniform, done while decoding)
+    select_ms: float  # choosing keyframes: CLIP-Cut encoding + ranking (0 for uniform / all)
     preprocess_ms: float  # resize + normalise for the vision tower (counted under "vision")
 
 
@@ -79,63 +81,105 @@ class _Timer:
         self.ms = {"vision": 0.0, "projector": 0.0}
 
 
+class _FrameTokenMemo:
+    """``model.encode_frames`` (vision tower + Q-Former projector), remembered per clip tensor.
+
+    The frame tokens do not depend on the question (the Q-Former sees only the frames), so a
+    second question about a clip reuses them and runs only the LLM: "reusing frame features
+    per GIF" in batch mode.  Installed as an instance attribute that shadows the method (as
+    gifqa.training.features does for cached vision features).  A clip is recognised by its
+    pixel tensor's storage, offset, shape and version counter; the memo holds a reference to
+    the tensor, so the storage cannot be freed and reused by another clip while remembered.
+    """
+
+    def __init__(self, model, size: int):
+        self.inner = model.encode_frames
+        self.memo: OrderedDict = OrderedDict()
+        self.size = size
+        self.hits = 0
+        model.encode_frames = self
+
+    def __call__(self, pixel_values, frame_mask=None):
+        import torch
+
+        if frame_mask is not None or torch.is_grad_enabled():
+            return self.inner(pixel_values, frame_mask)
+        pv = pixel_values[None] if pixel_values.ndim == 4 else pixel_values
+        if pv.shape[0] != 1:  # batches come from elsewhere (eval); not memoised
+            return self.inner(pixel_values, frame_mask)
+        key = (pv.untyped_storage().data_ptr(), pv.storage_offset(), tuple(pv.shape[1:]), tuple(pv.stride()[1:]),
+               pv._version, torch.is_autocast_enabled())
+        if key in self.memo:
+            self.memo.move_to_end(key)
+            self.hits += 1
+            return self.memo[key][1]
+        out = self.inner(pv)
+        self.memo[key] = (pv, out)
+        if len(self.memo) > self.size:
+            self.memo.popitem(last=False)
+        return out
+
+
 class Answerer:
-    def __init__(self, model, model_name: str, *, frames: int | None = None, sampling: str = "uniform",
-                 limits=None, device: str = "cpu", dtype: str = "float32", cache_size: int = 16):
-        if sampling not in SAMPLINGS:
-            raise GifqaError(f"unknown sampling {sampling!r}; choose one of {', '.join(SAMPLINGS)}")
+    """A loaded model plus its keyframe selector (``gifqa.inference.KeyframeSelector``).
+
+    ``frames`` / ``sampling`` / ``clip_model`` default to the model config's ``keyframes``
+    section; with ``sampling="clipcut"`` the keyframes depend on the question.
+    """
+
+    def __init__(self, model, model_name: str, *, frames: int | None = None, sampling: str | None = None,
+                 clip_model: str | None = None, limits=None, device: str = "cpu", dtype: str = "float32",
+                 cache_size: int = 16, selector=None, embedding_cache=None):
+        from gifqa.inference import KeyframeSelector
+
         self.model = model
         self.model_name = model_name
         self.max_frames = model.config.projector.max_frames
-        self.frames = frames or self.max_frames
-        if self.frames > self.max_frames:
-            raise GifqaError(f"--frames {self.frames} is more than this model takes ({self.max_frames})")
-        self.sampling = sampling
+        self.selector = selector or KeyframeSelector.for_model(
+            model, strategy=sampling, frames=frames, clip_model=clip_model, limits=limits, device=device,
+            cache=embedding_cache)
+        # The CLIP for clipcut is part of loading the model, not of the first question's latency.
+        self.selector.load_encoder()
+        self.frames = self.selector.frames
+        self.sampling = self.selector.strategy
         self.limits = limits
         self.device = device
         self.dtype = dtype
         self.timer = _Timer(model)
         self.cache: OrderedDict = OrderedDict()
         self.cache_size = cache_size
+        self.frame_tokens = _FrameTokenMemo(model, cache_size)
 
     @classmethod
     def load(cls, name: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto", **kwargs) -> "Answerer":
-        import torch
-
         from gifqa.inference import resolve_model
 
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         model = resolve_model(name, device=device)
         return cls(model, name, device=device, dtype=dtype, **kwargs)
 
     # -- clips ----------------------------------------------------------------------------
-    def clip(self, source, name: str | None = None) -> _Clip:
-        """Decode and preprocess the keyframes of ``source`` (a path, or bytes with ``name``)."""
-        from gifqa.media import load_video
+    def clip(self, source, name: str | None = None, question: str | None = None) -> _Clip:
+        """Keyframes of ``source`` (a path, or bytes with ``name``), preprocessed for the model.
 
+        Kept per (clip, frames, sampling[, question for clipcut]): asking again is free.
+        CLIP-Cut needs a query: jobs without a question (caption, react) sample uniformly.
+        """
         import hashlib
 
         ident = source if isinstance(source, str) else hashlib.sha256(source).hexdigest()
-        key = (ident, self.frames, self.sampling)
+        key = (ident, self.frames, self.sampling, question if self.selector.needs_question else None)
         if key in self.cache:
             self.cache.move_to_end(key)
             # Served from memory: this question paid no decoding, retrieval or preprocessing.
             return replace(self.cache[key], decode_ms=0.0, select_ms=0.0, preprocess_ms=0.0)
-        t0 = time.perf_counter()
-        if self.sampling == "uniform":
-            video = load_video(source, self.frames, limits=self.limits, name=name)
-        else:
-            video = load_video(source, sampling="all", limits=self.limits, name=name)
-            if len(video) > self.max_frames:
-                raise GifqaError(f"{video.path}: has {len(video)} frames; --sampling all takes at most "
-                                 f"{self.max_frames} for this model (use --sampling uniform)")
+        kf = self.selector.select(source, question, name=name, no_question="uniform")
         t1 = time.perf_counter()
-        pixels = self.model.preprocess_frames(video.frames)
-        clip = _Clip(pixels, video.frames, video.frame_indices.tolist(), video.timestamps_ms.tolist(),
-                     decode_ms=1000 * (t1 - t0), select_ms=0.0, preprocess_ms=1000 * (time.perf_counter() - t1))
+        pixels = self.model.preprocess_frames(kf.frames)
+        clip = _Clip(pixels, kf.frames, kf.frame_indices, kf.timestamps_ms, decode_ms=kf.decode_ms,
+                     select_ms=kf.retrieval_ms, preprocess_ms=1000 * (time.perf_counter() - t1))
         self.cache[key] = clip
         if len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
@@ -143,19 +187,21 @@ class Answerer:
 
     @contextmanager
     def _precision(self):
+        """No gradients; autocast to --dtype (bfloat16 / float16) on the model's device; float32 runs as stored."""
         import torch
 
-        if self.device.startswith("cuda") and self.dtype in ("bfloat16", "float16"):
-            with torch.autocast("cuda", dtype=getattr(torch, self.dtype)):
+        with torch.no_grad():
+            if self.dtype in ("bfloat16", "float16"):
+                with torch.autocast(self.device.split(":")[0], dtype=getattr(torch, self.dtype)):
+                    yield
+            else:
                 yield
-        else:
-            yield
 
     # -- jobs -----------------------------------------------------------------------------
     def ask(self, source, question: str, *, options: list[str] | None = None, max_new_tokens: int = 16,
             name: str | None = None) -> Result:
         t_start = time.perf_counter()
-        clip = self.clip(source, name)
+        clip = self.clip(source, name, question)
         self.timer.reset()
         t0 = time.perf_counter()
         scores = None
@@ -181,13 +227,11 @@ class Answerer:
         return self._result(text, "caption", clip, t0, t_start, None)
 
     def react(self, source, *, top: int = 5, name: str | None = None) -> dict:
-        import torch
-
         t_start = time.perf_counter()
         clip = self.clip(source, name)
         self.timer.reset()
         t0 = time.perf_counter()
-        with torch.no_grad(), self._precision():
+        with self._precision():
             logits = self.model.classify_reaction(clip.pixel_values[None]).float()
         probs = logits.softmax(-1)[0]
         labels = self.model.reaction_labels
@@ -210,6 +254,26 @@ class Answerer:
             "total": round(1000 * (now - t_start), 3),
         }
         return Result(answer, clip.keyframes, clip.timestamps_ms, self.model_name, timing, kind, scores)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> cuda when a CUDA device is visible, else cpu; anything else is checked."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise GifqaError(f"--device {device!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GifqaError(f"--device {device}: no CUDA device is visible to torch here; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise GifqaError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif dev.type != "cpu":
+        raise GifqaError(f"--device {device}: only cpu and cuda are supported")
+    return str(dev)
 
 
 def contact_sheet(frames, keyframes, timestamps_ms, path, height: int = 160) -> None:

@@ -6,6 +6,7 @@ The data is never copied into the repository (licences): it sits beside the chec
 
 from __future__ import annotations
 
+import shutil
 import os
 from pathlib import Path
 
@@ -25,3 +26,8 @@ def requires_shared(subdir: str):
     return pytest.mark.skipif(
         not path.exists(), reason=f"{path} not found: the shared test data is absent (set GIFQA_SHARED_DATA)"
     )
+
+
+# coco-caption's METEOR and PTB tokenizer run Java (gifqa.evaluation.captions says so at run time).
+requires_java = pytest.mark.skipif(shutil.which("java") is None,
+                                   reason="caption metrics need Java (METEOR, PTB tokenizer): install a JRE")

@@ -161,3 +161,18 @@ def test_data_check_command_reports_problems_and_media(monkeypatch, capsys, tmp_
     assert files["Train_frameqa_question.csv"]["present"] is False
     assert run_cli(monkeypatch, "gifqa.cli.data_cmd", ["data", "check"]) == 1
     assert "no dataset folder given" in capsys.readouterr().err
+
+
+def test_read_jsonl_names_file_and_line(tmp_path):
+    from gifqa.data.common import read_jsonl
+
+    good = tmp_path / "ok.jsonl"
+    good.write_text('{"a": 1, "b": 2}\n\n{"a": 3, "b": 4}\n')
+    assert [(n, o["a"]) for n, o in read_jsonl(good, ("a", "b"))] == [(1, 1), (3, 3)]
+    for body, problem in (('{"a": 1}\n[1]\n', ":2: each line needs"), ('{"a": 1}\n{"a": \n', ":2: not JSON")):
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(body)
+        with pytest.raises(DataError, match="bad.jsonl" + problem):
+            list(read_jsonl(bad, ("a",)))
+    with pytest.raises(DataError, match="file not found"):
+        list(read_jsonl(tmp_path / "absent.jsonl"))

@@ -114,6 +114,8 @@ SNAPSHOT = {
     "tgif-qa/transition": (1, "Question: What does the man do 3 times ? Answer:"),
     "tgif-qa/frameqa": (1, "Question: What does the man do 3 times ? Answer:"),
     "tgif-qa/count": (1, "Question: What does the man do 3 times ? Answer:"),
+    "tgif/caption": (1, "A short description of the GIF:"),  # model.caption's prompt; no question
+    "reactiongif/reaction": (1, None),  # the reaction head reads no text
 }
 
 
@@ -124,8 +126,14 @@ def test_task_prompts_snapshot():
     tasks = load_tasks()
     assert set(tasks) == set(SNAPSHOT)
     for name, (version, prompt) in SNAPSHOT.items():
-        assert tasks[name].version == version
-        assert prompts.question_prompt(tasks[name].render(Rec())) == prompt, name
+        spec = tasks[name]
+        assert spec.version == version
+        if spec.output == "caption":
+            assert spec.render(Rec()) == "" and prompts.CAPTION_PROMPT == prompt, name
+        elif spec.output == "reaction":
+            assert spec.render(Rec()) == "" and prompt is None, name
+        else:
+            assert prompts.question_prompt(spec.render(Rec())) == prompt, name
 
 
 def test_unknown_task_is_a_usage_error(tmp_path):

@@ -66,3 +66,8 @@ def test_indices_are_in_time_order():
     for k in (1, 3, 8, 16, 64):
         idx = uniform_by_time(starts, durs, k)
         assert len(idx) == k and np.all(np.diff(idx) >= 0)
+
+
+def test_uniform_by_time_of_a_sub_clip_counts_from_its_first_frame():
+    # frames picked from the middle of a longer clip start at 1000 ms, not 0
+    assert uniform_by_time([1000, 1100], [100, 100], 4).tolist() == [0, 0, 1, 1]

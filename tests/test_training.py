@@ -58,10 +58,14 @@ def test_two_processes_stay_in_sync(tmp_path):
     ranks = [json.loads((run / "ranks" / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert all(r["world"] == 2 and r["steps_taken"] == 3 for r in ranks)  # both ranks stepped
     assert ranks[0]["param_checksum"] == ranks[1]["param_checksum"]  # gradients were synchronised
-    from gifqa.inference import resolve_model
-
-    model = resolve_model(str(run / "checkpoints" / "last"))
-    assert model.config.name == "tiny"
+    # the checkpoint the 2-process run exported answers through the real CLI
+    gif = next((run / "data").rglob("shapes_train_000000.gif"))
+    r = subprocess.run([sys.executable, "-m", "gifqa", "ask", str(gif), "what color is the circle ?", "--model",
+                        str(run / "checkpoints" / "last"), "--json", "--max-new-tokens", "3"],
+                       capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    answer = json.loads(r.stdout)
+    assert isinstance(answer["answer"], str) and answer["keyframes"] == sorted(answer["keyframes"])
 
 
 def test_overfits_a_handful_of_examples(tmp_path):

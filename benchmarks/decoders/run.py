@@ -185,7 +185,6 @@ def main() -> None:
             print(f"repeat {rep + 1}/{args.repeats}: {n}", file=sys.stderr)
             runs[n].append(run_worker(n, files, check=(rep == 0)))
     results = {"files": len(files), "frames_ref": None, "decoders": {}}
-    first = runs[names[0]][0]
     for n in names:
         recs = {}
         for f in files:

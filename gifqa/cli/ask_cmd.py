@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from gifqa.cli.model_args import add_model_arguments, load_answerer, open_source
+from gifqa.cli.model_args import add_model_arguments, load_answerer, model_errors, open_source
 
 NAME = "ask"
 HELP = "answer a question about a GIF or short video"
 EPILOG = """examples:
   gifqa ask examples/shapes_bounce.gif "what color is the circle?" --model checkpoints/gifqa-shapes
   gifqa ask clip.gif "what does the cat do?" --json --keyframes-out keyframes.png
+  gifqa ask clip.gif "what does the cat do?" --sampling clipcut --clip-model openai/clip-vit-base-patch32
   gifqa ask clip.gif "what does the man do 3 times?" --options "wave" "jump" "nod" "clap" "spin"
   gifqa ask clip.gif "how many times does the dog jump?"          (counting questions answer with an integer)
   curl -s https://example.org/a.gif | gifqa ask - "what is shown?"
@@ -43,12 +44,14 @@ def run(args) -> int:
         print("gifqa ask: error: GIF and QUESTION are required (or --batch FILE)", file=sys.stderr)
         return 2
     source, name = open_source(args.gif, args)
-    answerer = load_answerer(args)
-    result = answerer.ask(source, args.question, options=args.options, max_new_tokens=args.max_new_tokens, name=name)
+    with model_errors():
+        answerer = load_answerer(args)
+        result = answerer.ask(source, args.question, options=args.options, max_new_tokens=args.max_new_tokens,
+                              name=name)
     if args.keyframes_out:
         from gifqa.ask import contact_sheet
 
-        clip = answerer.clip(source, name)
+        clip = answerer.clip(source, name, args.question)  # the cached keyframes of this answer
         contact_sheet(clip.frames, clip.keyframes, clip.timestamps_ms, args.keyframes_out)
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -86,7 +89,8 @@ def _run_batch(args) -> int:
     todo = [(n, r) for n, r in rows if n not in done]
     if done:
         print(f"gifqa: resuming: {len(done)} answered, {len(todo)} to go", file=sys.stderr)
-    answerer = load_answerer(args) if todo else None
+    with model_errors():
+        answerer = load_answerer(args) if todo else None
     failed = 0
     sink = open(out_path, "a", encoding="utf-8") if out_path else sys.stdout
     try:
@@ -99,8 +103,9 @@ def _run_batch(args) -> int:
                 if not gif.startswith(("http://", "https://")) and not Path(gif).is_absolute():
                     gif = str(base / gif)  # relative to the questions file
                 source, name = open_source(gif, args)
-                result = answerer.ask(source, row["question"], options=row.get("options"),
-                                      max_new_tokens=args.max_new_tokens, name=name)
+                with model_errors():
+                    result = answerer.ask(source, row["question"], options=row.get("options"),
+                                          max_new_tokens=args.max_new_tokens, name=name)
                 record.update(result.to_dict())
             except MediaError as exc:
                 record["error"] = " ".join(str(exc).split())

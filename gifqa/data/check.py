@@ -53,18 +53,26 @@ def _media(check: FileCheck, records, media: dict[str, Path] | None, key) -> Non
     check.missing_media = missing
 
 
+def _read(result: DatasetCheck, path: Path, read):
+    """Add ``path``'s FileCheck to ``result``; return ``(check, read(path))``, or ``(check, None)``
+    when the file is absent or malformed (recorded on the check, so the run goes on)."""
+    fc = FileCheck(str(path))
+    result.files.append(fc)
+    if not path.is_file():
+        fc.present = False
+        return fc, None
+    try:
+        return fc, read(path)
+    except DataError as exc:
+        fc.problem = str(exc)
+        return fc, None
+
+
 def check_tgifqa(root: Path, media: dict[str, Path] | None) -> DatasetCheck:
     result = DatasetCheck("tgif-qa", str(root))
     for (task, split), path in tgifqa.annotation_files(root).items():
-        fc = FileCheck(str(path))
-        result.files.append(fc)
-        if not path.is_file():
-            fc.present = False
-            continue
-        try:
-            records = tgifqa.read_annotation_file(path, task)
-        except DataError as exc:
-            fc.problem = str(exc)
+        fc, records = _read(result, path, lambda p: tgifqa.read_annotation_file(p, task))
+        if records is None:
             continue
         fc.rows = len(records)
         fc.detail["gifs"] = len({r.gif_name for r in records})
@@ -76,12 +84,8 @@ def check_tgifqa(root: Path, media: dict[str, Path] | None) -> DatasetCheck:
         _media(fc, records, media, lambda r: r.gif_name)
     vocab = root / "frameqa_answer_vocab.tsv"
     if vocab.is_file():
-        fc = FileCheck(str(vocab))
-        result.files.append(fc)
-        try:
-            fc.rows = len(tgifqa.read_frameqa_answer_vocab(vocab))
-        except DataError as exc:
-            fc.problem = str(exc)
+        fc, words = _read(result, vocab, tgifqa.read_frameqa_answer_vocab)
+        fc.rows = None if words is None else len(words)
     return result
 
 
@@ -90,43 +94,29 @@ def check_tgif(root: Path, media: dict[str, Path] | None) -> DatasetCheck:
     desc = root / tgif.DESCRIPTIONS_FILE
     paths = [desc] + [root / "splits" / f"{s}.txt" for s in tgif.SPLIT_NAMES]
     for path in paths:
-        fc = FileCheck(str(path))
-        result.files.append(fc)
-        if not path.is_file():
-            fc.present = False
-            continue
-        try:
-            if path == desc:
-                rows = tgif.read_descriptions(path)
+        if path == desc:
+            fc, rows = _read(result, path, tgif.read_descriptions)
+            if rows is not None:
                 fc.rows = len(rows)
                 fc.detail["gifs"] = len({d.gif_id for d in rows})
                 _media(fc, rows, media, lambda d: d.gif_id)
-            else:
-                ids = tgif.read_split_list(path)
+        else:
+            fc, ids = _read(result, path, tgif.read_split_list)
+            if ids is not None:
                 fc.rows = len(ids)
                 fc.detail["official_size"] = tgif.OFFICIAL_SPLIT_SIZES[path.stem]
                 _media(fc, ids, media, lambda g: g)
-        except DataError as exc:
-            fc.problem = str(exc)
     return result
 
 
 def check_reactiongif(root: Path, media: dict[str, Path] | None, hydrated: Path | None = None) -> DatasetCheck:
     result = DatasetCheck("reactiongif", str(root))
     ids = root / "ReactionGIF.ids.json"
-    for path in [ids, root / "Reactions2GoEmotions.csv"] + ([hydrated] if hydrated else []):
-        fc = FileCheck(str(path))
-        result.files.append(fc)
-        if not path.is_file():
-            fc.present = False
-            continue
-        try:
-            if path.suffix == ".csv":
-                fc.rows = len(reactiongif.read_goemotions_mapping(path))
-                continue
-            records = reactiongif.read_reactiongif(path, require_text=path == hydrated)
-        except DataError as exc:
-            fc.problem = str(exc)
+    fc, mapping = _read(result, root / "Reactions2GoEmotions.csv", reactiongif.read_goemotions_mapping)
+    fc.rows = None if mapping is None else len(mapping)
+    for path in [ids] + ([hydrated] if hydrated else []):
+        fc, records = _read(result, path, lambda p: reactiongif.read_reactiongif(p, require_text=p == hydrated))
+        if records is None:
             continue
         fc.rows = len(records)
         fc.detail["labels"] = len({r.label for r in records})

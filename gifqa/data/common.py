@@ -73,6 +73,31 @@ def read_tsv(
         yield number, fields
 
 
+def read_jsonl(path: str | os.PathLike, keys: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each non-blank line of a JSON Lines file.
+
+    Every line must be a JSON object holding ``keys``; the first that is not raises
+    :class:`DataError` with the file and its 1-based line, as the TSV readers do.
+    """
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, f"not JSON ({exc.msg})", line_no) from None
+            if not isinstance(obj, dict) or not set(keys) <= set(obj):
+                want = "{" + ", ".join(f'"{k}"' for k in keys) + "}"
+                raise DataError(path, f"each line needs a JSON object with {want}", line_no)
+            yield line_no, obj
+
+
 def parse_int(path: Path, line: int, column: str, value: str, *, lo: int | None = None, hi: int | None = None) -> int:
     """``int(value)`` or a DataError naming the column; optional inclusive range check."""
     try:

@@ -10,9 +10,9 @@ reported and ignored.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
+from gifqa.data.common import read_jsonl
 from gifqa.errors import DataError
 from gifqa.evaluation import metrics
 
@@ -21,27 +21,24 @@ TASKS = ("action", "transition", "frameqa", "count")
 
 def read_predictions(path) -> tuple[dict[str, object], list[str]]:
     """``({vid_id: prediction}, [duplicate vid_ids])``; DataError with the line number on bad lines."""
+    rows, duplicates = read_prediction_rows(path)
+    return {row["vid_id"]: row["prediction"] for row in rows}, duplicates
+
+
+def read_prediction_rows(path) -> tuple[list[dict], list[str]]:
+    """The rows (whole objects, ``vid_id`` as str, first of each ``vid_id`` kept) and the repeated ids."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "predictions file not found")
-    preds: dict[str, object] = {}
+    preds: dict[str, dict] = {}
     duplicates: list[str] = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"not JSON ({exc.msg})", line_no) from None
-            if not isinstance(obj, dict) or "vid_id" not in obj or "prediction" not in obj:
-                raise DataError(path, 'each line needs {"vid_id": ..., "prediction": ...}', line_no)
-            vid = str(obj["vid_id"])
-            if vid in preds:
-                duplicates.append(vid)
-                continue
-            preds[vid] = obj["prediction"]
-    return preds, duplicates
+    for _, obj in read_jsonl(path, ("vid_id", "prediction")):
+        vid = str(obj["vid_id"])
+        if vid in preds:
+            duplicates.append(vid)
+            continue
+        preds[vid] = {**obj, "vid_id": vid}
+    return list(preds.values()), duplicates
 
 
 def score(task: str, predictions: dict[str, object], records) -> dict:

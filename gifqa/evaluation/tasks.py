@@ -13,24 +13,26 @@ from importlib import resources
 
 from gifqa.errors import ConfigError
 
-OUTPUTS = ("choice", "text", "count")
-METRICS = ("accuracy", "frameqa_accuracy", "count_mse")
+OUTPUTS = ("choice", "text", "count", "caption", "reaction")
+METRICS = ("accuracy", "frameqa_accuracy", "count_mse", "coco_caption", "reaction")
+DATASETS = ("tgif-qa", "tgif", "reactiongif")
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     name: str  # e.g. "tgif-qa/action"
     version: int  # bumped when prompt or metric changes
-    dataset: str  # "tgif-qa"
+    dataset: str  # "tgif-qa" (question files), "tgif" (descriptions), "reactiongif" (reaction labels)
     task: str  # the dataset's task name ("action", ...)
-    output: str  # "choice" (option index), "text" (generated string), "count" (integer)
+    output: str  # "choice" (option index), "text" (generated string), "count" (integer),
+    # "caption" (generated description), "reaction" (one of the 43 ReactionGIF labels)
     prompt: str  # format string over the record's fields, e.g. "{question}"
     metric: str
     doc: str = ""
-    max_new_tokens: int = 16  # generation budget for "text" outputs (tokens)
+    max_new_tokens: int = 16  # generation budget for "text" and "caption" outputs (tokens)
 
     def render(self, record) -> str:
-        return self.prompt.format(question=record.question)
+        return self.prompt.format(question=getattr(record, "question", ""))
 
 
 def load_tasks() -> dict[str, TaskSpec]:
@@ -45,8 +47,10 @@ def load_tasks() -> dict[str, TaskSpec]:
             if unknown:
                 raise ConfigError(f"task file {entry.name}: unknown keys {sorted(unknown)}")
             spec = TaskSpec(**raw)
-            if spec.output not in OUTPUTS or spec.metric not in METRICS:
-                raise ConfigError(f"task {spec.name}: output must be one of {OUTPUTS}, metric one of {METRICS}")
+            if spec.output not in OUTPUTS or spec.metric not in METRICS or spec.dataset not in DATASETS:
+                raise ConfigError(
+                    f"task {spec.name}: output must be one of {OUTPUTS}, metric one of {METRICS}, dataset one of {DATASETS}"
+                )
             out[spec.name] = spec
     return out
 

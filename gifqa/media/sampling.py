@@ -42,11 +42,11 @@ def uniform_by_time(starts_ms: Sequence[int], durations_ms: Sequence[int], k: in
     durations = np.asarray(durations_ms, dtype=np.float64)
     if starts.size == 0:
         raise ValueError("a clip needs at least one frame")
-    total = float(starts[-1] + durations[-1])
+    t0 = starts[0]  # a sub-clip (frames picked from a longer clip) need not start at 0
+    total = float(starts[-1] + durations[-1] - t0)
     if total <= 0:  # every duration is 0 (videos without timing): fall back to frame indices
-        starts = np.arange(starts.size, dtype=np.float64)
-        total = float(starts.size)
-    midpoints = (np.arange(k, dtype=np.float64) + 0.5) * total / k
+        starts, t0, total = np.arange(starts.size, dtype=np.float64), 0.0, float(starts.size)
+    midpoints = t0 + (np.arange(k, dtype=np.float64) + 0.5) * total / k
     # The frame on screen at time t is the last one that starts at or before t.
     idx = np.searchsorted(starts, midpoints, side="right") - 1
     return np.clip(idx, 0, starts.size - 1).astype(np.int64)

@@ -26,6 +26,7 @@ import hashlib
 import numpy as np
 
 from gifqa.errors import ConfigError
+from gifqa.media.sampling import uniform_by_time  # same rule as the media layer (one implementation)
 from gifqa.retrieval.cache import EmbeddingCache
 from gifqa.retrieval.clipcut import DEFAULT_WINDOW, clipcut_select
 from gifqa.retrieval.encoders import FrameTextEncoder, check_frames, l2_normalize
@@ -54,27 +55,6 @@ def _frames_and_times(video_or_frames):
     if len(starts) != len(frames) or len(durations) != len(frames):
         raise ValueError("timestamps_ms and durations_ms must have one entry per frame")
     return frames, starts, durations
-
-
-def uniform_by_time(starts_ms, durations_ms, k: int) -> np.ndarray:
-    """Indices of the frames on screen at the midpoints of ``k`` equal slices of play time.
-
-    Same rule as the media layer's uniform sampling: time runs from the first frame's start
-    to the last frame's end; all-zero durations fall back to frame order.
-    """
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
-    starts = np.asarray(starts_ms, dtype=np.float64)
-    durations = np.asarray(durations_ms, dtype=np.float64)
-    if starts.size == 0:
-        raise ValueError("a clip needs at least one frame")
-    t0 = starts[0]
-    total = float(starts[-1] + durations[-1] - t0)
-    if total <= 0:
-        starts, t0, total = np.arange(starts.size, dtype=np.float64), 0.0, float(starts.size)
-    midpoints = t0 + (np.arange(k, dtype=np.float64) + 0.5) * total / k
-    idx = np.searchsorted(starts, midpoints, side="right") - 1  # last frame starting at or before t
-    return np.clip(idx, 0, starts.size - 1).astype(np.int64)
 
 
 def content_key(video_or_frames) -> tuple[str, str]:

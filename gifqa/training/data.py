@@ -12,7 +12,6 @@ handle is shared across workers), with a small per-process cache of decoded clip
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gifqa.data.common import read_jsonl
 from gifqa.errors import ConfigError, DataError
 from gifqa.training.config import QA_TASKS, DataSpec, SourceSpec
 
@@ -79,20 +79,16 @@ def _reaction_examples(reactions, gif_dir, labels: list[str], split: str, report
     media = index_media(gif_dir)
     index = {label: i for i, label in enumerate(labels)}
     out, missing = [], 0
-    with open(reactions) as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if row.get("split", split) != split:
-                continue
-            if row["label"] not in index:
-                raise DataError(reactions, f"unknown reaction label {row['label']!r}", line_no)
-            path = media.get(row["gif_name"])
-            if path is None:
-                missing += 1
-                continue
-            out.append(Example("reaction", str(path), "", "", index[row["label"]]))
+    for line_no, row in read_jsonl(reactions, ("gif_name", "label")):
+        if row.get("split", split) != split:
+            continue
+        if row["label"] not in index:
+            raise DataError(reactions, f"unknown reaction label {row['label']!r}", line_no)
+        path = media.get(row["gif_name"])
+        if path is None:
+            missing += 1
+            continue
+        out.append(Example("reaction", str(path), "", "", index[row["label"]]))
     report[name] = {"records": len(out) + missing, "with_media": len(out)}
     return out
 
@@ -103,19 +99,12 @@ def _synthetic_examples(path, gif_dir, report, name) -> list[Example]:
 
     media = index_media(gif_dir)
     out, missing = [], 0
-    with open(path) as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                gif, q, a = row["gif_id"], row["question"], row["answer"]
-            except (json.JSONDecodeError, KeyError) as exc:
-                raise DataError(path, f"not a gen-qa row ({exc})", line_no) from None
-            if gif not in media:
-                missing += 1
-                continue
-            out.append(Example("synthetic", str(media[gif]), prompts.question_prompt(q), str(a)))
+    for _, row in read_jsonl(path, ("gif_id", "question", "answer")):  # gifqa gen-qa --format jsonl rows
+        gif, q, a = row["gif_id"], row["question"], row["answer"]
+        if gif not in media:
+            missing += 1
+            continue
+        out.append(Example("synthetic", str(media[gif]), prompts.question_prompt(q), str(a)))
     report[name] = {"records": len(out) + missing, "with_media": len(out)}
     return out
 
