@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field, replace
 from gifqa.errors import GifqaError
 
 DEFAULT_MODEL = "blip2-opt-2.7b-zeroshot"  # answers without gifqa training; needs the hub once
-COUNT_QUESTION = re.compile(r"^\s*how\s+many\b", re.IGNORECASE)
+# TGIF-QA's Count task asks "how many times does ... ?" (all 3,554 test questions); its FrameQA
+# number questions ("how many men are there ?", 3,148 of them) answer with a word, by generation.
+COUNT_QUESTION = re.compile(r"^\s*how\s+many\s+times\b", re.IGNORECASE)
 SAMPLINGS = ("clipcut", "uniform", "all")
 
 

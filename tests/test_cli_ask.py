@@ -87,6 +87,9 @@ def test_multiple_choice_and_count(cli, clip):
     r = cli("ask", clip, "How many times does it move?", "--model", "tiny", "--json")
     res = json.loads(out(r))
     assert res["kind"] == "count" and isinstance(res["answer"], int) and 0 <= res["answer"] <= 10
+    # a FrameQA number question ("how many ... are there") answers with a word, by generation
+    r = cli("ask", clip, "how many squares are there ?", "--model", "tiny", "--json", "--max-new-tokens", "2")
+    assert json.loads(out(r))["kind"] == "open"
 
 
 def test_caption_react_models(cli, clip):
