@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/gifqa inspect examples/shapes_bounce.gif
+	.venv/bin/gifqa ask examples/shapes_red_square_grow.gif "what shape is red ?" --model checkpoints/gifqa-shapes
 
 test: setup
 	.venv/bin/python -m pytest -q
