@@ -120,6 +120,14 @@ def tiny_clip(tokenizer, *, context: int = 16, image_size: int = 32, seed: int =
     return CLIPModel(config).eval()
 
 
+def save_tiny_clip(directory):
+    """A tiny random CLIP and its tokenizer saved where ``CLIPEncoder.from_pretrained`` loads them."""
+    tok = tiny_tokenizer()
+    tiny_clip(tok).save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
+
+
 def write_gif(path, frames: np.ndarray, duration_ms: int = 100) -> None:
     """Write uint8 RGB frames as an animated GIF with Pillow (test data only)."""
     from PIL import Image

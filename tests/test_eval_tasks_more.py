@@ -16,7 +16,7 @@ from gifqa.evaluation.predictors import COUNT_TEMPLATE, FRAMEQA_TEMPLATES, ClipZ
 from gifqa.evaluation.reactions import load_reaction_items
 from gifqa.evaluation.tasks import load_tasks
 from gifqa.shapes import generate_dataset
-from tests.retrieval_helpers import StubEncoder, tiny_clip, tiny_tokenizer, unit
+from tests.retrieval_helpers import StubEncoder, save_tiny_clip, unit
 from tests.shared_data import REPO, requires_java
 
 pytest.importorskip("pycocoevalcap")
@@ -32,11 +32,7 @@ def shapes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("clip")
-    tok = tiny_tokenizer()
-    tiny_clip(tok).save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
+    return save_tiny_clip(tmp_path_factory.mktemp("clip"))
 
 
 def gifqa(*args, cache=None):

@@ -12,16 +12,12 @@ import gifqa.cli.main as cli_main  # noqa: E402
 from gifqa.media import load_video  # noqa: E402
 from gifqa.retrieval.encoders import CLIPEncoder  # noqa: E402
 from gifqa.retrieval.index import clip_vector  # noqa: E402
-from tests.retrieval_helpers import tiny_clip, tiny_tokenizer, write_gif  # noqa: E402
+from tests.retrieval_helpers import save_tiny_clip, write_gif  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tiny-clip")
-    tok = tiny_tokenizer()
-    tiny_clip(tok).save_pretrained(d)
-    tok.save_pretrained(d)
-    return d
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
 @pytest.fixture(autouse=True)

@@ -74,14 +74,7 @@ def test_llm_train_switch_is_validated():
 
 
 def _full_config(**extra):
-    cfg = tiny_config(lora__enabled=False, llm__train="full", vision__train=True)
-    for k, v in extra.items():
-        obj = cfg
-        *path, last = k.split("__")
-        for p in path:
-            obj = getattr(obj, p)
-        setattr(obj, last, v)
-    return cfg.validate()
+    return tiny_config(**{"lora__enabled": False, "llm__train": "full", "vision__train": True, **extra})
 
 
 def test_full_llm_and_trained_vision_are_saved_and_loaded(tmp_path):
