@@ -12,7 +12,7 @@ from gifqa.evaluation.captions import caption_scores, load_caption_items, read_c
 from gifqa.evaluation.reactions import label_tables, load_reaction_items, macro_f1, micro_f1_sets, reaction_scores
 from tests.shared_data import REPO, requires_java, requires_shared, shared
 
-pytest.importorskip("pycocoevalcap")
+pytest.importorskip("pycocoevalcap", reason="caption metrics need pycocoevalcap (pip install -e '.[eval]')")
 
 
 def gifqa(*args):

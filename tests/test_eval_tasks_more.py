@@ -19,7 +19,7 @@ from gifqa.shapes import generate_dataset
 from tests.retrieval_helpers import StubEncoder, save_tiny_clip, unit
 from tests.shared_data import REPO, requires_java
 
-pytest.importorskip("pycocoevalcap")
+pytest.importorskip("pycocoevalcap", reason="caption metrics need pycocoevalcap (pip install -e '.[eval]')")
 
 
 @pytest.fixture(scope="module")
