@@ -212,3 +212,18 @@ def test_random_frameqa_needs_a_vocabulary(shapes, tmp_path):
     none = gifqa("eval", "--model", "baseline:random", "--tasks", "tgif-qa/frameqa", "--annotations", shapes / "test",
                  "--out", tmp_path / "n")
     assert none.returncode == 1 and "--answer-vocab" in none.stderr
+
+
+def test_compositional_captions_and_reactions_from_the_generated_lists(shapes, tmp_path):
+    """make-shapes writes each split's GIF list; --reactions-split picks reactions.jsonl's compositional lines."""
+    ids = (shapes / "test_compositional" / "gif_ids.txt").read_text().split()
+    assert ids == ["shapes_test_compositional_000000.gif", "shapes_test_compositional_000001.gif"]
+    r = gifqa("eval", "--model", "baseline:prior", "--tasks", "tgif/caption,reactiongif", "--references",
+              shapes / "descriptions.tsv", "--caption-ids", shapes / "test_compositional" / "gif_ids.txt",
+              "--reactions", shapes / "reactions.jsonl", "--reactions-split", "test_compositional", "--out", tmp_path / "c")
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert res["tasks"]["reactiongif/reaction"]["metrics"]["n"] == 2 and res["tasks"]["tgif/caption"]["metrics"]["n"] == 2
+    assert res["config"]["reactions_split"] == res["tasks"]["reactiongif/reaction"]["split"] == "test_compositional"
+    assert {p["vid_id"] for p in rows(tmp_path / "c" / "reactiongif_reaction" / "predictions.jsonl")} == {
+        "shapes_test_compositional_000000", "shapes_test_compositional_000001"}

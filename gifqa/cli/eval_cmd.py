@@ -31,6 +31,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--references", metavar="TSV", help="tgif/caption: url-or-id<TAB>sentence references (tgif-v1.0.tsv, shapes descriptions.tsv)")
     parser.add_argument("--caption-ids", metavar="LIST", help="tgif/caption: GIFs to caption, one URL or id a line (TGIF splits/test.txt); default all in --references")
     parser.add_argument("--reactions", metavar="JSONL", help="reactiongif/reaction: shapes reactions.jsonl or ReactionGIF records with media")
+    parser.add_argument("--reactions-split", metavar="NAME", help="split of --reactions to evaluate (default: --split; "
+                        "gifqa-shapes also has test_compositional)")
     parser.add_argument("--answer-vocab", metavar="TSV", help="FrameQA answers (index<TAB>answer, e.g. frameqa_answer_vocab.tsv) for baseline:random when no FrameQA train file exists")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--gif-dir", metavar="DIR", help="folder with <gif_name>.gif/.mp4 files (baselines do not need it)")
@@ -183,11 +185,13 @@ def run(args) -> int:
         raise GifqaError("--gif-dir is required to evaluate a model")
     config = {**info, "tasks": [t.name for t in tasks], "annotations": str(args.annotations),
               "gif_dir": args.gif_dir, "split": args.split, "limit": args.limit, "command": sys.argv,
-              "references": args.references, "caption_ids": args.caption_ids, "reactions": args.reactions}
+              "references": args.references, "caption_ids": args.caption_ids, "reactions": args.reactions,
+              "reactions_split": args.reactions_split or (args.split if args.reactions else None)}
     results = evaluate(
         predictor, tasks, annotations_dir=args.annotations, gif_dir=args.gif_dir, out_dir=out,
         split=args.split, limit=args.limit, batch_size=args.batch_size, config=config,
         references=args.references, caption_ids=args.caption_ids, reactions=args.reactions,
+        reactions_split=args.reactions_split,
         progress=not args.quiet,
     )
     if results["tasks"]:

@@ -62,7 +62,7 @@ def package_versions() -> dict[str, str]:
 
 
 def load_task_records(spec: TaskSpec, split: str, *, annotations_dir=None, references=None, caption_ids=None,
-                      reactions=None) -> list:
+                      reactions=None, reactions_split: str | None = None) -> list:
     """The records of one task: each has ``vid_id`` (keys predictions) and ``gif_name`` (the media stem)."""
     if spec.dataset == "tgif-qa":
         from gifqa.data.tgifqa import load_tgifqa
@@ -81,7 +81,7 @@ def load_task_records(spec: TaskSpec, split: str, *, annotations_dir=None, refer
 
         if reactions is None:
             raise ConfigError(f"task {spec.name} needs --reactions (a reactions JSON Lines file)")
-        return load_reaction_items(reactions, split)
+        return load_reaction_items(reactions, reactions_split or split)
     raise ConfigError(f"task {spec.name}: dataset {spec.dataset!r} has no reader in the harness")
 
 
@@ -124,13 +124,15 @@ def evaluate(
     references=None,
     caption_ids=None,
     reactions=None,
+    reactions_split: str | None = None,
 ) -> dict:
     """Run ``predictor`` on ``tasks``; returns the results dict (also written to ``out_dir``).
 
     ``rank`` / ``world`` default to the launcher's RANK / WORLD_SIZE; pass 0 / 1 to evaluate in
     one process of a multi-process job (as the training loop does on its main process).
     Sources: ``annotations_dir`` (TGIF-QA tasks), ``references`` + ``caption_ids`` (captioning),
-    ``reactions`` (ReactionGIF); a task whose source is not given is a ConfigError.
+    ``reactions`` (ReactionGIF; ``reactions_split`` picks its lines, default ``split``: gifqa-shapes'
+    reactions.jsonl also has ``test_compositional``); a task whose source is not given is a ConfigError.
     """
     from gifqa.data.common import attach_media
 
@@ -142,7 +144,7 @@ def evaluate(
     results = {"schema": RESULTS_SCHEMA_VERSION, "tasks": {}, "config": config or {}, "versions": package_versions()}
     for spec in tasks:
         records = load_task_records(spec, split, annotations_dir=annotations_dir, references=references,
-                                    caption_ids=caption_ids, reactions=reactions)
+                                    caption_ids=caption_ids, reactions=reactions, reactions_split=reactions_split)
         if limit is not None:
             records = records[:limit]
         media = attach_media(records, gif_dir) if gif_dir is not None else None
@@ -171,7 +173,7 @@ def evaluate(
         results["tasks"][spec.name] = {
             "task": spec.name,
             "version": spec.version,
-            "split": split,
+            "split": (reactions_split or split) if spec.dataset == "reactiongif" else split,
             "metrics": metrics,
             "coverage": {
                 "n_records": len(records),

@@ -5,6 +5,7 @@ Layout (so the TGIF-QA readers, the training mixture and ``gifqa eval`` run unch
     OUT/gifs/<gif_name>.gif
     OUT/train/Train_{action,transition,count,frameqa}_question.csv
     OUT/{val,test,test_compositional}/Test_{action,transition,count,frameqa}_question.csv
+    OUT/<split>/gif_ids.txt   the split's GIF file names, one a line (``gifqa eval --caption-ids``)
     OUT/descriptions.tsv      TGIF layout: "<gif file name><TAB><caption>", one per GIF
     OUT/reactions.jsonl       {"gif_name", "split", "label"} with ReactionGIF label names
     OUT/manifest.json         seed, sizes, the held-out triples, generator version
@@ -164,6 +165,7 @@ def generate_dataset(
     held_list = sorted(held)
     for split_id, split in enumerate(SPLITS):
         rows = _Rows([], [], [], [])
+        split_gifs = []
         for i in range(counts[split]):
             rng = np.random.default_rng([seed, split_id, i])
             if split == "test_compositional":
@@ -174,6 +176,7 @@ def generate_dataset(
             save_gif(scene, render_frames(scene, rng), out / "gifs" / f"{gif_name}.gif")
             desc = caption(scene)
             descriptions.append(f"{gif_name}.gif\t{desc}")
+            split_gifs.append(f"{gif_name}.gif")
             reactions.append({"gif_name": gif_name, "split": split, "label": REACTION_OF_ACTION[scene.actors[0].segments[0].action]})
             questions(scene, gif_name, key, rng, rows, desc)
             key += 1
@@ -181,6 +184,7 @@ def generate_dataset(
                 progress(split, i + 1, counts[split])
         folder = out / split
         folder.mkdir(exist_ok=True)
+        (folder / "gif_ids.txt").write_text("".join(f"{g}\n" for g in split_gifs))
         prefix = "Train" if split == "train" else "Test"
         for task in HEADERS:
             next_ids[task] = _write_table(folder / f"{prefix}_{task}_question.csv", task, getattr(rows, task), next_ids[task])
