@@ -2,7 +2,7 @@
 
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="the model extra is not installed (pip install -e '.[model]')")
 
 from gifqa.ask import Answerer  # noqa: E402
 from tests.media_helpers import moving_square_frames, write_gif  # noqa: E402

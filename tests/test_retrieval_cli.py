@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+pytest.importorskip("torch", reason="the model extra is not installed (pip install -e '.[model]')")
 pytest.importorskip("transformers")
 
 import gifqa.cli.main as cli_main  # noqa: E402

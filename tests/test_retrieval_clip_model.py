@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="the model extra is not installed (pip install -e '.[model]')")
 pytest.importorskip("transformers")
 
 from gifqa.retrieval.clipcut import clipcut_select  # noqa: E402
