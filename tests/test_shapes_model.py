@@ -3,6 +3,7 @@ projector.temporal_embedding), checkpoints that save what trained, and the CI tr
 
 import csv
 import json
+import sys
 
 import pytest
 import torch
@@ -221,8 +222,18 @@ def test_short_shapes_run_beats_the_prior_on_val(tmp_path):
 
     import yaml
 
+    # Step 1 of the recipe, shortened: the small CLIP whose frozen tower the model uses.
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import train_clip
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    clip = tmp_path / "clip"
+    assert train_clip.main(["--config", str(REPO / "scripts" / "configs" / "shapes-clip.yaml"), "--output_dir", str(clip),
+                            "--data.world_root", str(tmp_path / "world"), "--optim.max_steps", "300"]) == 0
     recipe = yaml.safe_load(SHAPES.read_text())
     recipe["data"]["sources"][0]["tasks"] = ["frameqa"]  # one stream: a short run has a clear signal
+    recipe["model"]["overrides"]["vision"]["hub_id"] = str(clip)
     (tmp_path / "short.yaml").write_text(yaml.safe_dump(recipe))
     run = tmp_path / "run"
     train(run, "--data.feature_cache", str(tmp_path / "fc"), "--optim.max_steps", "1500", "--optim.warmup_steps",

@@ -71,13 +71,17 @@ def _model_card(model) -> str:
         f"# gifqa model: {c.name}", "",
         c.description or "A gifqa video question-answering model.", "",
         "## Parts", "",
-        f"- vision tower ({c.vision.kind}, {'trained end-to-end' if c.vision.train else 'frozen'}): `{c.vision.hub_id or 'random init from config'}`"
-        f" @ `{c.vision.revision or 'main'}`, layer {c.vision.feature_layer}",
+        f"- vision tower ({c.vision.kind}, {'trained end-to-end' if c.vision.train else 'frozen'}): "
+        + (f"`{c.vision.hub_id}` @ `{c.vision.revision or 'main'}`" if c.vision.hub_id else
+           "weights in this checkpoint" if c.vision.train or c.vision.save_weights else "random init from config")
+        + f", layer {c.vision.feature_layer}",
         f"- Q-Former: {c.projector.num_query_tokens} queries per frame, up to {c.projector.max_frames} frames,"
         f" initialised from `{c.projector.init_from or 'random'}`",
         f"- LLM: `{c.llm.hub_id or 'random init from config'}` @ `{c.llm.revision or 'main'}`"
         + {"lora": f", LoRA r={c.lora.r}", "full": ", trained in full (weights in this checkpoint)",
            "frozen": ", frozen"}[c.llm.train],
+        f"- keyframes: {c.keyframes.strategy}, {c.keyframes.frames or c.projector.max_frames} per clip"
+        + (f"; CLIP-Cut scores frames with `{c.keyframes.clip_model}`" if c.keyframes.clip_model else ""),
         "", "## Parameters", "",
         "| part | parameters |", "|---|---:|",
         *[f"| {k} | {v:,} |" for k, v in counts.items()],
@@ -117,7 +121,8 @@ def _resolve(path_or_id: str, revision: str | None) -> Path:
 
         return Path(snapshot_download(str(path_or_id), revision=revision,
                                       allow_patterns=["*.json", "*.safetensors", "*.md", f"{ADAPTER_DIR}/*",
-                                                      f"{TOKENIZER_DIR}/*"]))
+                                                      f"{TOKENIZER_DIR}/*",
+                                                      "clip/*"]))  # a CLIP-Cut CLIP shipped inside (keyframes.clip_model: clip)
     except Exception as e:
         raise ModelNotFoundError(
             f"{path_or_id} is not a local directory and could not be fetched from the hub ({type(e).__name__}: {e})"

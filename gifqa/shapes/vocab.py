@@ -46,3 +46,24 @@ def build_tokenizer():
     tok.decoder = decoders.WordPiece(prefix="##", cleanup=True)  # joins words with spaces, tidies " ." and " ?"
     tok.add_special_tokens(SPECIAL_TOKENS)
     return tok
+
+
+CLIP_END_TOKEN = "<|endoftext|>"  # appended to every text; CLIP's text tower pools at it
+
+
+def build_clip_tokenizer():
+    """The tokenizer of the shapes CLIP's text tower (a ``PreTrainedTokenizerFast``).
+
+    The world's vocabulary plus an end-of-text token with the *last* id, appended to every
+    text: CLIP pools the text at that token, and transformers' CLIP reads ``eos_token_id == 2``
+    as the legacy rule "pool at the highest id", which the end token then also satisfies.
+    """
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    tok = build_tokenizer()
+    tok.add_special_tokens([CLIP_END_TOKEN])
+    end = tok.token_to_id(CLIP_END_TOKEN)
+    tok.post_processor = processors.TemplateProcessing(single=f"$A {CLIP_END_TOKEN}", special_tokens=[(CLIP_END_TOKEN, end)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token=CLIP_END_TOKEN,
+                                   unk_token="<unk>")

@@ -130,6 +130,11 @@ def _parse_value(text: str):
 
 def load_recipe(path, argv: list[str] | None = None) -> TrainConfig:
     """Read a YAML recipe and apply ``--dotted.key value`` overrides (``--output_dir DIR`` too)."""
+    return from_dict(TrainConfig, read_recipe(path, argv), "recipe").validate()
+
+
+def read_recipe(path, argv: list[str] | None = None) -> dict:
+    """A YAML recipe as plain data with ``--dotted.key value`` (or ``--key=value``) overrides applied."""
     import yaml
 
     path = Path(path)
@@ -154,7 +159,7 @@ def load_recipe(path, argv: list[str] | None = None) -> TrainConfig:
             key, value = arg[2:], argv[i + 1]
             i += 2
         apply_override(data, key, _parse_value(value))
-    return from_dict(TrainConfig, data, "recipe").validate()
+    return data
 
 
 def save_resolved(cfg: TrainConfig, run_dir: Path) -> None:

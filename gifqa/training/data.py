@@ -109,15 +109,22 @@ def _synthetic_examples(path, gif_dir, report, name) -> list[Example]:
     return out
 
 
+SHAPES_DEFAULTS = {"n_train": 32, "n_val": 8, "n_test": 0, "n_compositional": 0, "seed": 0, "size_px": 64}
+
+
+def shapes_world_dir(run_dir: Path, generate: dict) -> Path:
+    """Where the shapes world of these generator arguments lives under ``run_dir`` (named by them)."""
+    params = {**SHAPES_DEFAULTS, **generate}
+    return Path(run_dir) / "data" / ("shapes-" + "-".join(f"{k}{v}" for k, v in sorted(params.items())))
+
+
 def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
     """Generate the shapes world for a ``shapes`` source (once) and point the source at it."""
     from gifqa.shapes import generate_dataset
 
-    params = {"n_train": 32, "n_val": 8, "n_test": 0, "n_compositional": 0, "seed": 0, "size_px": 64, **source.generate}
-    key = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
-    root = run_dir / "data" / f"shapes-{key}"
+    root = shapes_world_dir(run_dir, source.generate)
     if not (root / "manifest.json").exists():
-        generate_dataset(root, **params)
+        generate_dataset(root, **{**SHAPES_DEFAULTS, **source.generate})
     return SourceSpec(
         kind="tgif-qa", tasks=source.tasks, weight=source.weight, task_weights=source.task_weights,
         annotations=str(root / "train"), gif_dir=str(root / "gifs"), descriptions=str(root / "descriptions.tsv"),

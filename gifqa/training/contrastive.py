@@ -1,0 +1,218 @@
+"""Contrastive training of a small CLIP on GIF frames and their captions.
+
+The objective is CLIP's symmetric InfoNCE (Radford et al. 2021, "Learning Transferable Visual
+Models From Natural Language Supervision", Fig. 3): in a batch of B (clip, caption) pairs the
+matching pair is the positive and the other B - 1 captions (clips) the negatives, with a learned
+temperature.  A clip's embedding is the mean of its frames' L2-normalised image embeddings,
+re-normalised: the parameter-free "meanP" pooling of CLIP4Clip (Luo et al. 2021), which keeps
+the tower a plain per-frame image encoder, as CLIP-Cut and the gifqa vision tower use it.
+
+The vision tower's architecture and pixel statistics come from a gifqa model preset, so the
+trained tower drops into that model unchanged (``vision.hub_id`` = the output directory).  The
+output directory is a regular transformers ``CLIPModel`` folder (config, safetensors, tokenizer,
+``preprocessor_config.json``) that ``CLIPEncoder.from_pretrained`` loads for CLIP-Cut.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from gifqa.errors import ConfigError, DataError
+from gifqa.typed_config import from_dict, to_dict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ContrastiveData:
+    world_root: str = "runs/shapes-world"  # the shapes world is generated (once) under <world_root>/data/; the same generator arguments give the same files as scripts/configs/shapes.yaml
+    generate: dict[str, Any] = field(default_factory=dict)  # gifqa-shapes generator arguments (n_train, n_val, ..., seed, size_px)
+    frames: int = 8  # frames per clip, sampled uniformly by time (as the gifqa model sees them)
+
+
+@dataclass
+class ContrastiveOptim:
+    lr: float = 1e-3  # AdamW peak learning rate
+    weight_decay: float = 0.1  # AdamW decoupled weight decay (not on biases, norms, embeddings or the temperature)
+    batch_size: int = 128  # (clip, caption) pairs per step: the contrastive negatives
+    max_steps: int = 2000  # optimizer steps
+    warmup_steps: int = 100  # linear warm-up, then cosine decay to 0
+    max_grad_norm: float = 1.0  # gradient clipping (L2 norm)
+
+
+@dataclass
+class ContrastiveConfig:
+    output_dir: str = "runs/shapes-clip"  # the CLIPModel folder written at the end
+    seed: int = 0  # init, batch order
+    preset: str = "shapes"  # gifqa model preset whose vision tower (hf_config, image_mean/std) is trained
+    text: dict[str, Any] = field(default_factory=dict)  # CLIPTextConfig kwargs (vocab, eos and pad ids come from the tokenizer)
+    projection_dim: int = 64  # width of the joint embedding space
+    logit_scale_init: float = 2.6592  # log(1/0.07), CLIP's initial temperature
+    data: ContrastiveData = field(default_factory=ContrastiveData)
+    optim: ContrastiveOptim = field(default_factory=ContrastiveOptim)
+    log_every: int = 100  # steps between loss lines on stderr
+
+    def __post_init__(self):
+        if self.optim.batch_size < 2:
+            raise ConfigError("optim.batch_size must be >= 2 (contrastive negatives come from the batch)")
+        if self.optim.max_steps < 1:
+            raise ConfigError("optim.max_steps must be >= 1")
+
+
+def load_contrastive_recipe(path, argv: list[str] | None = None) -> ContrastiveConfig:
+    """Read a YAML recipe (scripts/configs/shapes-clip.yaml) with ``--dotted.key value`` overrides."""
+    from gifqa.training.config import read_recipe
+
+    return from_dict(ContrastiveConfig, read_recipe(path, argv), "recipe")
+
+
+def build_clip(cfg: ContrastiveConfig, tokenizer):
+    """A randomly initialised ``CLIPModel`` whose vision tower is the preset's (seeded)."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from gifqa.model.presets import load_preset
+
+    vision = load_preset(cfg.preset).vision
+    if vision.kind != "clip":
+        raise ConfigError(f"preset {cfg.preset!r} has a {vision.kind!r} vision tower; contrastive training needs 'clip'")
+    # CLIP pools the text at the end-of-text token; transformers treats eos_token_id == 2 as the
+    # legacy "highest token id" rule, so the CLIP tokenizer's end token is its last id (see
+    # gifqa.shapes.vocab.build_clip_tokenizer) and named here explicitly.
+    text = {"vocab_size": len(tokenizer), "eos_token_id": tokenizer.eos_token_id, "bos_token_id": tokenizer.bos_token_id,
+            "pad_token_id": tokenizer.pad_token_id, **cfg.text}
+    config = CLIPConfig(text_config=text, vision_config=dict(vision.hf_config), projection_dim=cfg.projection_dim,
+                        logit_scale_init_value=cfg.logit_scale_init)
+    torch.manual_seed(cfg.seed)
+    return CLIPModel(config), vision
+
+
+def clip_loss(video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE over L2-normalised [B, D] video and text embeddings (pair i is the positive of row i)."""
+    logits = logit_scale.exp().clamp(max=100.0) * video @ text.t()  # [B, B]; CLIP clips the scale at 100
+    target = torch.arange(video.shape[0], device=video.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
+def embed_videos(model, pixels: torch.Tensor) -> torch.Tensor:
+    """[B, T, 3, S, S] -> [B, D]: mean of the frames' normalised embeddings, normalised (CLIP4Clip meanP)."""
+    b, t = pixels.shape[:2]
+    frames = model.get_image_features(pixel_values=pixels.flatten(0, 1))
+    frames = getattr(frames, "pooler_output", frames)  # transformers >= 5 wraps the projected features
+    return F.normalize(F.normalize(frames, dim=-1).view(b, t, -1).mean(1), dim=-1)
+
+
+def embed_texts(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    out = model.get_text_features(input_ids=ids, attention_mask=mask)
+    return F.normalize(getattr(out, "pooler_output", out), dim=-1)
+
+
+@torch.no_grad()
+def retrieval_metrics(model, pixels: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, batch: int = 256) -> dict:
+    """Recall@{1,5} of caption -> clip and clip -> caption over the given pairs (pair i matches i)."""
+    model.eval()
+    v = torch.cat([embed_videos(model, pixels[i : i + batch]) for i in range(0, len(pixels), batch)])
+    t = torch.cat([embed_texts(model, ids[i : i + batch], mask[i : i + batch]) for i in range(0, len(ids), batch)])
+    sim = t @ v.t()  # [N captions, N clips]
+    gold = torch.arange(len(sim))
+    out = {"n": len(sim)}
+    for name, s in (("text_to_video", sim), ("video_to_text", sim.t())):
+        rank = (s > s[gold, gold][:, None]).sum(1)  # clips scored above the right one
+        for k in (1, 5):
+            out[f"{name}_r{k}"] = round(float((rank < k).float().mean()), 4)
+    return out
+
+
+def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int):
+    """Pixels [N, T, 3, S, S], token ids / mask [N, L] of one split's GIFs and captions."""
+    from gifqa.media import load_video
+    from gifqa.model.vision import preprocess_frames
+
+    captions = dict(line.split("\t", 1) for line in (root / "descriptions.tsv").read_text().splitlines() if line)
+    ids = root / split / "gif_ids.txt"
+    if not ids.is_file():
+        raise DataError(f"{ids}: missing (a world generated by an older gifqa); delete {root} to regenerate it")
+    names = ids.read_text().split()
+    if not names:
+        raise DataError(f"{root / split / 'gif_ids.txt'}: no GIFs listed")
+    pixels = torch.stack([preprocess_frames(load_video(root / "gifs" / n, frames).frames, vision) for n in names])
+    enc = tokenizer([captions[n].strip() for n in names], padding=True, truncation=True, max_length=max_text,
+                    return_tensors="pt")
+    return pixels, enc["input_ids"], enc["attention_mask"]
+
+
+def _param_groups(model, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "embedding" in name or name == "logit_scale" else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def save_clip(model, tokenizer, vision, out: Path, metrics: dict, cfg: ContrastiveConfig) -> None:
+    """A transformers CLIPModel folder, plus the image statistics CLIP-Cut reads and the run's record."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "preprocessor_config.json").write_text(json.dumps(
+        {"crop_size": vision.image_size, "image_mean": vision.image_mean, "image_std": vision.image_std}, indent=1) + "\n")
+    (out / "training.json").write_text(json.dumps({"config": to_dict(cfg), "metrics": metrics}, indent=1) + "\n")
+
+
+def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
+    """Train, evaluate retrieval on the validation split, save to ``cfg.output_dir``; returns the metrics."""
+    from gifqa.shapes import generate_dataset
+    from gifqa.training.data import SHAPES_DEFAULTS, shapes_world_dir
+
+    # 1. Data: the shapes world (generated once, shared with the gifqa recipe), decoded up front.
+    root = shapes_world_dir(Path(cfg.data.world_root), cfg.data.generate)
+    if not (root / "manifest.json").exists():
+        generate_dataset(root, **{**SHAPES_DEFAULTS, **cfg.data.generate})
+    model, vision = build_clip(cfg, tokenizer)
+    max_text = model.config.text_config.max_position_embeddings
+    t0 = time.perf_counter()
+    train = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text)
+    val = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text)
+    log.info("decoded %d train and %d val clips in %.0f s", len(train[0]), len(val[0]), time.perf_counter() - t0)
+
+    # 2. Optimizer: AdamW, linear warm-up then cosine decay.
+    o = cfg.optim
+    opt = torch.optim.AdamW(_param_groups(model, o.weight_decay), lr=o.lr, betas=(0.9, 0.98), eps=1e-6)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, o.warmup_steps)) * 0.5 * (
+        1 + math.cos(math.pi * min(1.0, s / o.max_steps))))
+
+    # 3. Loop: each step draws a batch of distinct clips (an epoch-wise permutation, seeded).
+    gen = torch.Generator().manual_seed(cfg.seed)
+    order, pos, n = torch.randperm(len(train[0]), generator=gen), 0, len(train[0])
+    bs = min(o.batch_size, n)
+    history = []
+    model.train()
+    for step in range(o.max_steps):
+        if pos + bs > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        idx = order[pos : pos + bs]
+        pos += bs
+        loss = clip_loss(embed_videos(model, train[0][idx]), embed_texts(model, train[1][idx], train[2][idx]),
+                         model.logit_scale)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), o.max_grad_norm)
+        opt.step()
+        sched.step()
+        if (step + 1) % cfg.log_every == 0 or step + 1 == o.max_steps:
+            history.append({"step": step + 1, "loss": round(loss.item(), 4)})
+            log.info("step %d loss %.4f temperature %.4f", step + 1, loss.item(), 1 / model.logit_scale.exp().item())
+
+    # 4. Evaluate (caption <-> clip retrieval on held-out GIFs) and save.
+    metrics = {"val": retrieval_metrics(model, *val), "train_subset": retrieval_metrics(model, *(x[:len(val[0])] for x in train)),
+               "history": history, "seconds": round(time.perf_counter() - t0, 1)}
+    log.info("val retrieval %s", metrics["val"])
+    save_clip(model.eval(), tokenizer, vision, Path(cfg.output_dir), metrics, cfg)
+    return metrics

@@ -1,0 +1,204 @@
+"""The small CLIP of gifqa-shapes: tokenizer, loss, and a real short training through scripts/train_clip.py
+whose output loads as a CLIP-Cut encoder and as the gifqa model's vision tower."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[model]')")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_clip_tokenizer_ends_every_text_with_its_last_id():
+    from gifqa.shapes.vocab import CLIP_END_TOKEN, build_clip_tokenizer, vocabulary
+
+    tok = build_clip_tokenizer()
+    end = tok.convert_tokens_to_ids(CLIP_END_TOKEN)
+    assert end == len(vocabulary()) == len(tok) - 1 == tok.eos_token_id
+    ids = tok(["a red circle .", "what does the square do 3 times ?"], padding=True)["input_ids"]
+    assert ids[0][4] == end and ids[0][5:] == [tok.pad_token_id] * (len(ids[0]) - 5)
+    assert ids[1][-1] == end and tok.unk_token_id not in ids[1]
+
+
+def test_text_is_pooled_at_the_end_token():
+    from gifqa.shapes.vocab import build_clip_tokenizer
+    from gifqa.training.contrastive import ContrastiveConfig, build_clip
+
+    tok = build_clip_tokenizer()
+    cfg = ContrastiveConfig(text={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                                  "num_attention_heads": 2, "max_position_embeddings": 16})
+    model, _ = build_clip(cfg, tok)
+    enc = tok(["a red circle .", "an orange star nods twice ."], padding=True, return_tensors="pt")
+    out = model.text_model(**enc)
+    last = enc["attention_mask"].sum(1) - 1
+    torch.testing.assert_close(out.pooler_output, out.last_hidden_state[torch.arange(2), last])
+
+
+def test_clip_loss_is_symmetric_infonce():
+    from gifqa.training.contrastive import clip_loss
+
+    g = torch.Generator().manual_seed(0)
+    v = torch.nn.functional.normalize(torch.randn(6, 8, generator=g), dim=-1)
+    t = torch.nn.functional.normalize(torch.randn(6, 8, generator=g), dim=-1)
+    scale = torch.tensor(math.log(10.0))
+    logits = 10.0 * v @ t.t()
+    want = (torch.nn.functional.cross_entropy(logits, torch.arange(6))
+            + torch.nn.functional.cross_entropy(logits.t(), torch.arange(6))) / 2
+    torch.testing.assert_close(clip_loss(v, t, scale), want)
+    assert clip_loss(v, v, torch.tensor(math.log(100.0))) < clip_loss(v, t, torch.tensor(math.log(100.0)))
+
+
+def test_retrieval_metrics_rank_the_right_pair():
+    from gifqa.training.contrastive import retrieval_metrics
+
+    class Fake:  # embeddings: clip i and caption i are the same one-hot vector
+        def eval(self):
+            return self
+
+        def get_image_features(self, pixel_values):
+            return pixel_values.flatten(1)[:, :4]
+
+        def get_text_features(self, input_ids, attention_mask):
+            return torch.nn.functional.one_hot(input_ids[:, 0], 4).float()
+
+    pixels = torch.eye(4)[:, None, :].expand(4, 2, 4).reshape(4, 2, 4, 1, 1)
+    ids = torch.tensor([[0], [1], [2], [3]])
+    m = retrieval_metrics(Fake(), pixels, ids, torch.ones_like(ids))
+    assert m["text_to_video_r1"] == m["video_to_text_r1"] == 1.0
+    m = retrieval_metrics(Fake(), pixels, ids.flip(0), torch.ones_like(ids))
+    assert m["text_to_video_r1"] == 0.0 and m["text_to_video_r5"] == 1.0
+
+
+def _recipe(tmp_path, steps: int) -> Path:
+    recipe = tmp_path / "clip.yaml"
+    recipe.write_text(f"""
+output_dir: {tmp_path / 'clip'}
+seed: 0
+preset: shapes
+text: {{hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 32}}
+projection_dim: 32
+data:
+  world_root: {tmp_path / 'world'}
+  generate: {{n_train: 8, n_val: 4, n_test: 0, n_compositional: 0, seed: 3, size_px: 64}}
+  frames: 4
+optim: {{lr: 3.0e-3, weight_decay: 0.0, batch_size: 8, max_steps: {steps}, warmup_steps: 1}}
+log_every: 1
+""")
+    return recipe
+
+
+def _train_clip_script():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_clip
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    return train_clip
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> Path:
+    """A CLIP trained for 40 steps on 8 generated GIFs through scripts/train_clip.py."""
+    tmp = tmp_path_factory.mktemp("clip")
+    assert _train_clip_script().main(["--config", str(_recipe(tmp, 40))]) == 0
+    return tmp / "clip"
+
+
+def test_train_clip_entry_point_learns_and_its_output_loads_everywhere(tiny_clip):
+    import json
+
+    from transformers import CLIPModel
+
+    out = tiny_clip
+    record = json.loads((out / "training.json").read_text())
+    history = record["metrics"]["history"]
+    assert len(history) == 40 and history[-1]["loss"] < history[0]["loss"] / 2  # memorises 8 pairs
+    assert record["metrics"]["train_subset"]["text_to_video_r1"] >= 0.75
+    assert record["config"]["optim"]["max_steps"] == 40
+
+    # CLIP-Cut's encoder reads the folder (tokenizer, image statistics of the preset).
+    from gifqa.retrieval.encoders import CLIPEncoder
+
+    enc = CLIPEncoder.from_pretrained(str(out), device="cpu")
+    assert enc.image_size == 64 and enc.dim == 32
+    assert list(enc._mean.flatten()) == [0.5, 0.5, 0.5]
+    frames = np.zeros((3, 64, 64, 3), np.uint8)
+    assert enc.encode_frames(frames).shape == (3, 32) and enc.encode_text(["a red circle ."]).shape == (1, 32)
+
+    # The gifqa model takes its tower from the folder, weight for weight.
+    from gifqa.model import GifQAModel
+    from gifqa.model.presets import load_preset
+
+    cfg = load_preset("shapes")
+    cfg.vision.hub_id = str(out)
+    model = GifQAModel.from_config(cfg, pretrained=True)
+    clip = CLIPModel.from_pretrained(out)
+    tower = model.vision.model.state_dict()
+    want = clip.vision_model.state_dict()
+    assert len(tower) == len(want)
+    for name, p in want.items():  # transformers 4 nests the tower under vision_model., 5 does not
+        torch.testing.assert_close(tower.get(name, tower.get(f"vision_model.{name}")), p)
+
+
+def test_bad_recipe_key_is_an_error(tmp_path):
+    from gifqa.errors import ConfigError
+    from gifqa.training.contrastive import load_contrastive_recipe
+
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_contrastive_recipe(_recipe(tmp_path, 1), ["--optim.steps", "3"])
+    with pytest.raises(ConfigError, match="batch_size"):
+        load_contrastive_recipe(_recipe(tmp_path, 1), ["--optim.batch_size", "1"])
+
+
+def test_exported_shapes_checkpoint_carries_its_clip_and_answers_offline(tiny_clip, tmp_path, monkeypatch):
+    """shapes-tiny trained on the CLIP's frozen tower, exported with --clip --keyframes clipcut: the
+    export is self-contained (tower weights stored, CLIP inside), gives the run's outputs, and
+    `gifqa ask` answers with CLIP-Cut keyframes with the hub switched off."""
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from tests.training_helpers import train
+
+    run = tmp_path / "run"
+    train(run, "--model.pretrained", "true", "--model.overrides", json.dumps({"vision": {"hub_id": str(tiny_clip)}}),
+          recipe=ROOT / "scripts" / "configs" / "shapes-tiny.yaml")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import export_shapes_checkpoint
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    out = tmp_path / "export"
+    assert export_shapes_checkpoint.main(["--run", str(run), "--clip", str(tiny_clip), "--keyframes", "clipcut",
+                                          "--out", str(out)]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["vision"]["hub_id"] is None and cfg["vision"]["save_weights"] is True
+    assert cfg["keyframes"] == {**cfg["keyframes"], "strategy": "clipcut", "clip_model": "clip"}
+    assert (out / "clip" / "model.safetensors").is_file() and "CLIP-Cut scores frames with `clip`" in (out / "README.md").read_text()
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    shutil_dir = tmp_path / "moved"  # the export is relocatable: nothing points back at the run or the CLIP folder
+    out.rename(shutil_dir)
+    tiny_clip_moved = tiny_clip.with_name("clip-moved")
+    tiny_clip.rename(tiny_clip_moved)
+    try:
+        from gifqa.cli.main import main
+
+        gif = next((run / "data").rglob("shapes_val_000000.gif"))
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            rc = main(["ask", str(gif), "what color is the circle ?", "--model", str(shutil_dir), "--json"])
+        assert rc == 0
+        result = json.loads(buf.getvalue())
+        assert isinstance(result["answer"], str)
+        assert len(result["keyframes"]) == (cfg["keyframes"]["frames"] or cfg["projector"]["max_frames"])
+        assert result["keyframes"] == sorted(result["keyframes"])  # CLIP-Cut keeps time order
+    finally:
+        tiny_clip_moved.rename(tiny_clip)
