@@ -88,7 +88,8 @@ class _FrameTokenMemo:
 
     The frame tokens do not depend on the question (the Q-Former sees only the frames), so a
     second question about a clip reuses them and runs only the LLM: "reusing frame features
-    per GIF" in batch mode.  Installed as an instance attribute that shadows the method (as
+    per GIF" in batch mode.  A question-aware Q-Former (``projector.question_aware``) reads the
+    prompt, so there the prompt's token ids are part of the key.  Installed as an instance attribute that shadows the method (as
     gifqa.training.features does for cached vision features).  A clip is recognised by its
     pixel tensor's storage, offset, shape and version counter; the memo holds a reference to
     the tensor, so the storage cannot be freed and reused by another clip while remembered.
@@ -96,26 +97,31 @@ class _FrameTokenMemo:
 
     def __init__(self, model, size: int):
         self.inner = model.encode_frames
+        self.question_aware = model.config.projector.question_aware
         self.memo: OrderedDict = OrderedDict()
         self.size = size
         self.hits = 0
         model.encode_frames = self
 
-    def __call__(self, pixel_values, frame_mask=None):
+    def __call__(self, pixel_values, frame_mask=None, text_ids=None, text_mask=None):
         import torch
 
         if frame_mask is not None or torch.is_grad_enabled():
-            return self.inner(pixel_values, frame_mask)
+            return self.inner(pixel_values, frame_mask, text_ids, text_mask)
         pv = pixel_values[None] if pixel_values.ndim == 4 else pixel_values
         if pv.shape[0] != 1:  # batches come from elsewhere (eval); not memoised
-            return self.inner(pixel_values, frame_mask)
+            return self.inner(pixel_values, frame_mask, text_ids, text_mask)
+        prompt = None
+        if self.question_aware and text_ids is not None:
+            m = torch.ones_like(text_ids) if text_mask is None else text_mask
+            prompt = tuple(text_ids[0][m[0].bool()].tolist())
         key = (pv.untyped_storage().data_ptr(), pv.storage_offset(), tuple(pv.shape[1:]), tuple(pv.stride()[1:]),
-               pv._version, torch.is_autocast_enabled())
+               pv._version, torch.is_autocast_enabled(), prompt)
         if key in self.memo:
             self.memo.move_to_end(key)
             self.hits += 1
             return self.memo[key][1]
-        out = self.inner(pv)
+        out = self.inner(pv, None, text_ids, text_mask)
         self.memo[key] = (pv, out)
         if len(self.memo) > self.size:
             self.memo.popitem(last=False)

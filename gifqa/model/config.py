@@ -77,6 +77,7 @@ class ProjectorConfig:
     num_query_tokens: int = 32  # learned queries, i.e. visual tokens per frame (Q)
     max_frames: int = 16  # frames per clip the temporal embedding covers (T_max)
     temporal_embedding: bool = True  # add a learned per-frame-position vector to each frame's queries; False = none (the LLM's own positions still order the frames)
+    question_aware: bool = False  # InstructBLIP's instruction-aware Q-Former: the prompt's tokens (LLM tokenizer ids; the Q-Former's own embedding table, sized to the LLM vocabulary) join the queries in self-attention, so what the queries extract from a frame depends on the question
     init_from: str | None = None  # hub id / local dir of a BLIP-2 or InstructBLIP checkpoint for qformer.* and query_tokens
     init_revision: str | None = None  # git revision of init_from
     init_language_projection: bool = False  # also load language_projection (only when the LLM is that checkpoint's LLM)
@@ -96,6 +97,11 @@ class ProjectorConfig:
             raise ConfigError("projector.num_query_tokens and projector.max_frames must be >= 1")
         if self.cross_attention_on_width_mismatch not in ("reinit", "error"):
             raise ConfigError("projector.cross_attention_on_width_mismatch must be 'reinit' or 'error'")
+        if self.question_aware and self.init_from:
+            raise ConfigError(
+                "projector.question_aware builds the Q-Former's text embeddings over the LLM's tokenizer; a BLIP-2 "
+                "checkpoint (projector.init_from) has none for it: train it from scratch or set question_aware: false"
+            )
 
 
 @dataclass
@@ -216,8 +222,16 @@ class GifQAConfig:
 
     # derived -------------------------------------------------------------------------
     def qformer_hf_config(self) -> dict[str, Any]:
-        """Blip2QFormerConfig kwargs with the derived ``encoder_hidden_size``."""
-        return {**self.projector.hf_config, "encoder_hidden_size": self.vision.width}
+        """Blip2QFormerConfig kwargs with the derived ``encoder_hidden_size``; a question-aware
+        Q-Former's text vocabulary and positions are the LLM's (``vocab_size``, ``max_text_tokens``)."""
+        out = {**self.projector.hf_config, "encoder_hidden_size": self.vision.width}
+        if self.projector.question_aware:
+            vocab = self.llm.hf_config.get("vocab_size")
+            if not vocab:
+                raise ConfigError("projector.question_aware needs llm.hf_config.vocab_size (the Q-Former embeds the LLM's token ids)")
+            out.update(vocab_size=int(vocab), max_position_embeddings=self.llm.max_text_tokens,
+                       pad_token_id=int(self.llm.hf_config.get("pad_token_id") or 0))
+        return out
 
     # (de)serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -106,6 +106,14 @@ def assemble(
     return Sequence(embeds, mask, out_labels, positions)
 
 
+def prompt_mask(attention_mask: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """[B, L] mask of the prompt tokens: real tokens without a label (the answer never reaches a
+    question-aware Q-Former, or the frame tokens would leak it to the LLM)."""
+    if labels is None:
+        return attention_mask
+    return attention_mask * (labels.to(attention_mask.device) == IGNORE_INDEX).to(attention_mask.dtype)
+
+
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over positions whose label is not IGNORE_INDEX."""
     return F.cross_entropy(
@@ -211,13 +219,17 @@ class GifQAModel(nn.Module):
         return preprocess_frames(frames, self.config.vision)
 
     # steps 1-2 ------------------------------------------------------------------------
-    def encode_frames(self, pixel_values: torch.Tensor, frame_mask: torch.Tensor | None = None):
-        """pixel_values [B, T, 3, S, S] -> (frame tokens [B, T*Q, D_lm], queries [B, T, Q, D_q], valid [B, T*Q])."""
+    def encode_frames(self, pixel_values: torch.Tensor, frame_mask: torch.Tensor | None = None,
+                      text_ids: torch.Tensor | None = None, text_mask: torch.Tensor | None = None):
+        """pixel_values [B, T, 3, S, S] -> (frame tokens [B, T*Q, D_lm], queries [B, T, Q, D_q], valid [B, T*Q]).
+
+        ``text_ids`` / ``text_mask`` [B, L]: the prompt (never the answer), which a question-aware
+        Q-Former (``projector.question_aware``) reads; other projectors ignore it."""
         if pixel_values.ndim == 4:
             pixel_values = pixel_values[None]
         bsz, n_frames = pixel_values.shape[:2]
         feats = self.vision(pixel_values.flatten(0, 1).to(self.device))  # 1. [B*T, N, D_v]
-        tokens, queries = self.projector(feats, n_frames)  # 2. [B, T*Q, D_lm], [B, T, Q, D_q]
+        tokens, queries = self.projector(feats, n_frames, text_ids, text_mask)  # 2. [B, T*Q, D_lm], [B, T, Q, D_q]
         if frame_mask is None:
             frame_mask = torch.ones(bsz, n_frames, dtype=torch.bool, device=self.device)
         valid = frame_mask.to(self.device).bool().repeat_interleave(self.config.projector.num_query_tokens, dim=1)
@@ -266,7 +278,7 @@ class GifQAModel(nn.Module):
         input_ids = input_ids.to(dev)
         attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.to(dev)
         labels = None if labels is None else labels.to(dev)
-        visual, _, valid = self.encode_frames(pixel_values, frame_mask)
+        visual, _, valid = self.encode_frames(pixel_values, frame_mask, input_ids, prompt_mask(attention_mask, labels))
         text = self.llm.get_input_embeddings()(input_ids)  # [B, L, D_lm]
         visual = visual.to(text.dtype)
         mvm_cfg = self.config.mvm
@@ -299,10 +311,10 @@ class GifQAModel(nn.Module):
     def generate_from_prompts(self, pixel_values, prompts_: list[str], *, max_new_tokens: int = 16,
                               frame_mask=None, **generate_kwargs) -> list[str]:
         """Greedy (by default) continuation of each prompt after its clip's frame tokens."""
-        visual, _, valid = self.encode_frames(pixel_values, frame_mask)
+        enc = self.build_text_inputs(prompts_)
+        visual, _, valid = self.encode_frames(pixel_values, frame_mask, enc["input_ids"], enc["attention_mask"])
         if visual.shape[0] != len(prompts_):
             raise ConfigError(f"{visual.shape[0]} clips but {len(prompts_)} prompts")
-        enc = self.build_text_inputs(prompts_)
         text = self.llm.get_input_embeddings()(enc["input_ids"].to(self.device))
         seq = assemble(visual.to(text.dtype), valid, text, enc["attention_mask"].to(self.device), None, "left")
         tok = self.tokenizer
@@ -341,9 +353,11 @@ class GifQAModel(nn.Module):
             if pixel_values.shape[0] != 1:
                 raise ConfigError("score_options takes one clip; loop over the batch")
             pixel_values = pixel_values[0]
-        visual, _, valid = self.encode_frames(pixel_values[None])
         k = len(options)
         enc = self.build_text_inputs([prompts.question_prompt(question)] * k, list(options), add_eos=False)
+        # The prompt (row 0 without its option) is what a question-aware Q-Former reads.
+        visual, _, valid = self.encode_frames(pixel_values[None], None, enc["input_ids"][:1],
+                                              prompt_mask(enc["attention_mask"][:1], enc["labels"][:1]))
         text = self.llm.get_input_embeddings()(enc["input_ids"].to(self.device))
         seq = assemble(visual.expand(k, -1, -1).to(text.dtype), valid.expand(k, -1), text,
                        enc["attention_mask"].to(self.device), enc["labels"].to(self.device), "right")

@@ -5,6 +5,11 @@ tokens and come out as Q vectors; ``language_projection`` maps them to the LLM w
 frame for video as in ST-LLM / InstructBLIP-video setups.  The temporal embedding (one learned
 vector per frame position, added to that frame's Q outputs) starts at zero, so a pretrained
 Q-Former's outputs are unchanged before training.
+
+``projector.question_aware``: InstructBLIP's instruction-aware Q-Former (Dai et al. 2023,
+arXiv:2305.06500, Sec. 2.2): the prompt's tokens are embedded by the Q-Former and concatenated
+after the queries; they share self-attention with the queries but do not cross-attend to the
+frame, so the queries extract what the question asks about.
 """
 
 from __future__ import annotations
@@ -19,12 +24,17 @@ from gifqa.model.config import GifQAConfig
 class Projector(nn.Module):
     def __init__(self, cfg: GifQAConfig):
         super().__init__()
-        from transformers import Blip2QFormerConfig, Blip2QFormerModel
+        from transformers import (Blip2QFormerConfig, Blip2QFormerModel, InstructBlipQFormerConfig,
+                                  InstructBlipQFormerModel)
 
         p = cfg.projector
         self.num_query_tokens = p.num_query_tokens
         self.max_frames = p.max_frames
-        self.qformer = Blip2QFormerModel(Blip2QFormerConfig(**cfg.qformer_hf_config()))
+        self.question_aware = p.question_aware
+        if p.question_aware:
+            self.qformer = InstructBlipQFormerModel(InstructBlipQFormerConfig(**cfg.qformer_hf_config()))
+        else:
+            self.qformer = Blip2QFormerModel(Blip2QFormerConfig(**cfg.qformer_hf_config()))
         # BLIP-2 initialises the queries with std = initializer_range (0.02 by default).
         std = float(p.hf_config.get("initializer_range", 0.02))
         self.query_tokens = nn.Parameter(torch.randn(1, p.num_query_tokens, p.width) * std)  # [1, Q, D_q]
@@ -32,8 +42,12 @@ class Projector(nn.Module):
         self.temporal_embedding = nn.Parameter(torch.zeros(p.max_frames, p.width)) if p.temporal_embedding else None  # [T_max, D_q]
         self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
 
-    def queries(self, frame_feats: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """Per-frame patch tokens [B*T, N, D_v] -> Q-Former outputs [B, T, Q, D_q] (+ temporal embedding)."""
+    def queries(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
+                text_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-frame patch tokens [B*T, N, D_v] -> Q-Former outputs [B, T, Q, D_q] (+ temporal embedding).
+
+        ``text_ids`` / ``text_mask`` [B, L]: the prompt, read by a question-aware Q-Former (ignored
+        otherwise; without them a question-aware Q-Former runs on the queries alone)."""
         if num_frames > self.max_frames:
             raise ConfigError(
                 f"{num_frames} frames per clip but the temporal embedding covers projector.max_frames="
@@ -42,15 +56,26 @@ class Projector(nn.Module):
         bt = frame_feats.shape[0]
         query = self.query_tokens.expand(bt, -1, -1)
         enc_mask = torch.ones(frame_feats.shape[:2], dtype=torch.long, device=frame_feats.device)
-        out = self.qformer(query_embeds=query, encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
+        if self.question_aware:
+            ids = mask = None
+            if text_ids is not None:
+                ids = text_ids.to(query.device).repeat_interleave(num_frames, dim=0)  # [B*T, L]
+                text_mask = torch.ones_like(text_ids) if text_mask is None else text_mask
+                mask = torch.cat([torch.ones(bt, query.shape[1], dtype=torch.long, device=query.device),
+                                  text_mask.to(query.device).long().repeat_interleave(num_frames, dim=0)], dim=1)
+            out = self.qformer(input_ids=ids, attention_mask=mask, query_embeds=query,
+                               encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
+        else:
+            out = self.qformer(query_embeds=query, encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
         q = out.last_hidden_state[:, : self.num_query_tokens]  # [B*T, Q, D_q]
         q = q.reshape(bt // num_frames, num_frames, self.num_query_tokens, -1)
         if self.temporal_embedding is None:
             return q
         return q + self.temporal_embedding[:num_frames, None, :]  # [B, T, Q, D_q]
 
-    def forward(self, frame_feats: torch.Tensor, num_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
+                text_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (frame tokens [B, T*Q, D_lm], Q-Former outputs [B, T, Q, D_q] for the heads)."""
-        q = self.queries(frame_feats, num_frames)
+        q = self.queries(frame_feats, num_frames, text_ids, text_mask)
         tokens = self.language_projection(q.flatten(1, 2))  # [B, T*Q, D_lm]
         return tokens, q

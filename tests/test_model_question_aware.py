@@ -1,0 +1,125 @@
+"""projector.question_aware: InstructBLIP's instruction-aware Q-Former (the prompt joins the queries)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[model]')")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
+
+from gifqa.errors import ConfigError  # noqa: E402
+from gifqa.model import GifQAModel  # noqa: E402
+from gifqa.model.config import GifQAConfig  # noqa: E402
+from tests.model_helpers import pixel_values, tiny_config  # noqa: E402
+
+PROMPTS = ["Question: what is the cat doing ? Answer:", "Question: what color is the dog ? Answer:"]
+
+
+def _model(aware: bool = True) -> GifQAModel:
+    return GifQAModel(tiny_config(projector__question_aware=aware)).eval()
+
+
+def _prompt_ids(model, texts):
+    enc = model.build_text_inputs(texts)
+    return enc["input_ids"], enc["attention_mask"]
+
+
+def test_frame_tokens_depend_on_the_question_only_when_question_aware():
+    pv = pixel_values(batch=1)
+    a, b = (_prompt_ids(_model(), [p]) for p in PROMPTS)
+    aware = _model()
+    with torch.no_grad():
+        ta = aware.encode_frames(pv, None, *a)[0]
+        tb = aware.encode_frames(pv, None, *b)[0]
+        t0 = aware.encode_frames(pv)[0]  # no prompt: the queries alone (the reaction head's path)
+    assert not torch.allclose(ta, tb) and not torch.allclose(ta, t0)
+    plain = _model(aware=False)
+    with torch.no_grad():
+        torch.testing.assert_close(plain.encode_frames(pv, None, *a)[0], plain.encode_frames(pv, None, *b)[0])
+    # Padding after the prompt changes nothing: only masked-in tokens are read.
+    ids, mask = a
+    padded = torch.cat([ids, torch.zeros(1, 3, dtype=ids.dtype)], 1), torch.cat([mask, torch.zeros(1, 3, dtype=mask.dtype)], 1)
+    with torch.no_grad():
+        torch.testing.assert_close(aware.encode_frames(pv, None, *padded)[0], ta)
+
+
+def test_the_answer_never_reaches_the_qformer():
+    """In training the input holds prompt + answer; the frame tokens must not see the answer,
+    or the LLM could read it off them."""
+    model = _model()
+    seen = []
+    inner = model.projector.forward
+    model.projector.forward = lambda f, t, ids=None, mask=None: (seen.append((ids, mask)), inner(f, t, ids, mask))[1]
+    pv = pixel_values()
+    for answers in (["sleeping", "brown"], ["running", "white"]):
+        model(pv, **model.build_text_inputs(PROMPTS, answers))
+    (ids1, m1), (ids2, m2) = seen
+    prompts_only = [ids[i][m[i].bool()].tolist() for ids, m in ((ids1, m1), (ids2, m2)) for i in range(2)]
+    want = [model.tokenizer(p)["input_ids"] for p in PROMPTS]
+    assert prompts_only == want * 2
+
+
+def test_scoring_generation_and_training_read_the_same_prompt():
+    model = _model()
+    seen = []
+    inner = model.projector.forward
+    model.projector.forward = lambda f, t, ids=None, mask=None: (seen.append(ids[0][mask[0].bool()].tolist()), inner(f, t, ids, mask))[1]
+    pv = pixel_values(batch=1)
+    model.score_options(pv, "what is the cat doing ?", ["sleeping", "running around"])
+    model.generate(pv, ["what is the cat doing ?"], max_new_tokens=2)
+    model(pv, **model.build_text_inputs(PROMPTS[:1], ["sleeping"]))
+    assert seen[0] == seen[1] == seen[2] == model.tokenizer(PROMPTS[0])["input_ids"]
+
+
+def test_question_aware_checkpoint_round_trip(tmp_path):
+    model = _model()
+    with torch.no_grad():  # make the text path matter
+        model.projector.qformer.embeddings.word_embeddings.weight.normal_()
+    model.save_pretrained(tmp_path / "ck")
+    back = GifQAModel.from_pretrained(str(tmp_path / "ck")).eval()
+    assert back.config.projector.question_aware
+    pv = pixel_values(batch=1)
+    enc = model.build_text_inputs(PROMPTS[:1], ["sleeping"])
+    with torch.no_grad():
+        torch.testing.assert_close(back(pv, **enc).logits, model(pv, **enc).logits)
+
+
+def test_cached_features_path_passes_the_prompt_too():
+    from gifqa.training.features import encode_from_features
+
+    model = _model()
+    pv = pixel_values(batch=1)
+    ids, mask = _prompt_ids(model, PROMPTS[:1])
+    with torch.no_grad():
+        feats = model.vision(pv.flatten(0, 1)).view(1, pv.shape[1], -1, model.config.vision.width)
+        torch.testing.assert_close(encode_from_features(model)(feats, None, ids, mask)[0],
+                                   model.encode_frames(pv, None, ids, mask)[0])
+
+
+def test_ask_memo_keys_on_the_prompt_for_a_question_aware_model():
+    from gifqa.ask import _FrameTokenMemo
+
+    model = _model()
+    memo = _FrameTokenMemo(model, size=8)
+    pv = pixel_values(batch=1)
+    a, b = (_prompt_ids(model, [p]) for p in PROMPTS)
+    with torch.no_grad():
+        ta = model.encode_frames(pv, None, *a)[0]
+        tb = model.encode_frames(pv, None, *b)[0]
+        ta2 = model.encode_frames(pv, None, *a)[0]
+    assert not torch.allclose(ta, tb) and ta2 is ta and memo.hits == 1
+
+
+def test_question_aware_config_is_validated():
+    data = tiny_config().to_dict()
+    with pytest.raises(ConfigError, match="init_from"):
+        GifQAConfig.from_dict({**data, "projector": {**data["projector"], "question_aware": True,
+                                                     "init_from": "Salesforce/blip2-opt-2.7b"}})
+    cfg = GifQAConfig.from_dict({**data, "projector": {**data["projector"], "question_aware": True},
+                                 "llm": {**data["llm"], "hf_config": {k: v for k, v in data["llm"]["hf_config"].items()
+                                                                      if k != "vocab_size"}}})
+    with pytest.raises(ConfigError, match="vocab_size"):
+        cfg.qformer_hf_config()
+    hf = tiny_config(projector__question_aware=True).qformer_hf_config()
+    assert hf["vocab_size"] == data["llm"]["hf_config"]["vocab_size"]
+    assert hf["max_position_embeddings"] == data["llm"]["max_text_tokens"]
