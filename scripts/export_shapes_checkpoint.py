@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="export directory (replaced)")
     p.add_argument("--clip", help="the CLIPModel folder the tower came from (scripts/train_clip.py output), copied to OUT/clip")
     p.add_argument("--keyframes", choices=("uniform", "clipcut"), help="default keyframe strategy of the export (default: the run's)")
+    p.add_argument("--description", help="the model's one-paragraph description (config.json, model card; default: the run's)")
     args = p.parse_args(argv)
 
     src = Path(args.run) / "checkpoints" / args.which
@@ -45,6 +46,8 @@ def main(argv=None) -> int:
         model.config.keyframes.clip_model, model.config.keyframes.clip_revision = "clip", None
     if args.keyframes:
         model.config.keyframes.strategy = args.keyframes
+    if args.description:
+        model.config.description = args.description
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)

@@ -33,18 +33,14 @@ def main(argv=None) -> int:
     parser.add_argument("--config", required=True, help="YAML recipe (scripts/configs/*.yaml)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args, overrides = parser.parse_known_args(argv)
-    from gifqa.errors import GifqaError
+    from gifqa.cli.main import run_script
     from gifqa.training import load_recipe, train
 
-    try:
+    def body() -> None:
         run_dir = train(load_recipe(args.config, overrides))
-    except GifqaError as exc:
-        if args.debug:
-            raise
-        print(f"gifqa: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    print(f"run: {run_dir}", file=sys.stderr)
-    return 0
+        print(f"run: {run_dir}", file=sys.stderr)
+
+    return run_script(body, debug=args.debug)
 
 
 if __name__ == "__main__":

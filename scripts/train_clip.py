@@ -22,21 +22,18 @@ def main(argv=None) -> int:
     parser.add_argument("--config", required=True, help="YAML recipe (scripts/configs/shapes-clip.yaml)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args, rest = parser.parse_known_args(argv)
-    from gifqa.errors import GifqaError
+    from gifqa.cli.main import run_script
     from gifqa.shapes.vocab import build_clip_tokenizer
     from gifqa.training.contrastive import load_contrastive_recipe, train_contrastive
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    try:
+
+    def body() -> None:
         cfg = load_contrastive_recipe(args.config, rest)
         metrics = train_contrastive(cfg, build_clip_tokenizer())
-    except GifqaError as exc:
-        if args.debug:
-            raise
-        print(f"gifqa: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    print(f"clip: {cfg.output_dir} val {metrics['val']}", file=sys.stderr)
-    return 0
+        print(f"clip: {cfg.output_dir} val {metrics['val']}", file=sys.stderr)
+
+    return run_script(body, debug=args.debug)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from tests.shared_data import REPO
 
 CKPT = REPO / "checkpoints" / "gifqa-shapes"
 EXAMPLES = json.loads((REPO / "examples" / "shapes_examples.json").read_text())
-# The README quick start: `gifqa ask examples/shapes_red_square_grow.gif "what shape is red ?"
-# --model checkpoints/gifqa-shapes` prints `square` (the training prior for shape questions is
-# "triangle", so this answer comes from the pixels).
-QUICKSTART = ("examples/shapes_red_square_grow.gif", "what shape is red ?")
+# The README quick start: `gifqa ask examples/shapes_red_square_grow.gif "what color is the square ?"
+# --model checkpoints/gifqa-shapes` prints `red` (the training prior for colour questions is
+# "blue", so this answer comes from the pixels).
+QUICKSTART = ("examples/shapes_red_square_grow.gif", "what color is the square ?")
 
 
 def _truth(gif: str, question: str):
@@ -52,7 +52,7 @@ def test_checkpoint_loads_strictly_and_is_self_contained():
 
     model = GifQAModel.from_pretrained(str(CKPT))  # strict: raises on a missing or unexpected tensor
     cfg = model.config
-    assert cfg.llm.train == "full" and cfg.llm.hub_id is None and cfg.vision.hub_id is None
+    assert cfg.llm.train == "full" and cfg.llm.hub_id is None and cfg.vision.hub_id is None and cfg.vision.save_weights
     assert (CKPT / "tokenizer" / "tokenizer.json").is_file() and (CKPT / "README.md").is_file()
     keys = load_file(CKPT / "gifqa_modules.safetensors").keys()
     assert any(k.startswith("llm.") for k in keys)
@@ -64,3 +64,18 @@ def test_quickstart_example_is_answered_correctly():
     gif, question = QUICKSTART
     result = _ask(str(REPO / gif), question)
     assert result["answer"] == _truth(gif, question)["answer"]
+
+
+def test_clipcut_works_offline_with_the_shipped_clip():
+    """The checkpoint carries its CLIP (keyframes.clip_model: clip): CLIP-Cut needs nothing else,
+    keeps time order, and the question changes which frames are picked."""
+    from gifqa.model.config import GifQAConfig
+
+    cfg = GifQAConfig.from_json(CKPT / "config.json")
+    assert cfg.keyframes.clip_model == "clip" and (CKPT / "clip" / "model.safetensors").is_file()
+    gif, question = QUICKSTART
+    result = _ask(str(REPO / gif), question, "--sampling", "clipcut")
+    assert result["answer"] == _truth(gif, question)["answer"]
+    assert result["keyframes"] == sorted(result["keyframes"]) and len(result["keyframes"]) == 8
+    uniform = _ask(str(REPO / gif), question)
+    assert result["keyframes"] != uniform["keyframes"]  # CLIP-Cut chose its own frames

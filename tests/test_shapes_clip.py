@@ -202,3 +202,35 @@ def test_exported_shapes_checkpoint_carries_its_clip_and_answers_offline(tiny_cl
         assert result["keyframes"] == sorted(result["keyframes"])  # CLIP-Cut keeps time order
     finally:
         tiny_clip_moved.rename(tiny_clip)
+
+
+def test_tower_from_a_full_clip_folder_loads_quietly_and_strictly(tiny_clip, tmp_path, capfd):
+    """The text tower's keys in a full CLIP folder are expected leftovers (no load report is
+    printed); a tower tensor missing from the folder is an error."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from gifqa.errors import CheckpointError
+    from gifqa.model.backbones import load_vision
+    from gifqa.model.presets import load_preset
+
+    cfg = load_preset("shapes").vision
+    cfg.hub_id = str(tiny_clip)
+    capfd.readouterr()
+    assert load_vision(cfg) is not None
+    captured = capfd.readouterr()
+    assert "UNEXPECTED" not in captured.out + captured.err and "Loading weights" not in captured.err
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_clip, broken)
+    state = load_file(broken / "model.safetensors")
+    save_file({k: v for k, v in state.items() if "vision_model.encoder.layers.1." not in k},
+              str(broken / "model.safetensors"), metadata={"format": "pt"})
+    cfg.hub_id = str(broken)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_vision(cfg)
+    from gifqa.retrieval.encoders import CLIPEncoder
+
+    with pytest.raises(CheckpointError, match="missing"):  # CLIP-Cut's encoder is as strict
+        CLIPEncoder.from_pretrained(str(broken), device="cpu")

@@ -76,6 +76,20 @@ def _error(message: str) -> None:
     print("gifqa: error: " + " ".join(str(message).split()), file=sys.stderr)
 
 
+def run_script(body, *, debug: bool = False) -> int:
+    """A script's body (scripts/train.py, ...) with the CLI's error contract: a GifqaError becomes
+    one ``gifqa: error:`` line and exit code 1; ``debug`` re-raises it with its traceback."""
+    from gifqa.errors import GifqaError
+
+    try:
+        return int(body() or 0)
+    except GifqaError as exc:
+        if debug:
+            raise
+        _error(str(exc))
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

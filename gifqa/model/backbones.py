@@ -8,6 +8,7 @@ stand-alone classes' ``from_pretrained`` would match none of those keys and stay
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 
@@ -40,6 +41,22 @@ def _composite_subconfig(files, key: str, source: str) -> dict:
     return sub
 
 
+@contextlib.contextmanager
+def quiet_loading():
+    """transformers' load reports and progress bars off (errors still raise), restored after."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def load_vision(cfg: VisionConfig) -> nn.Module | None:
     """Pretrained vision model for ``cfg`` (None when ``hub_id`` is None: random from hf_config)."""
     if cfg.hub_id is None:
@@ -59,10 +76,17 @@ def load_vision(cfg: VisionConfig) -> nn.Module | None:
         model = cls(hf)
         load_prefixed(model, files, cfg.checkpoint_prefix, cfg.hub_id)
     else:
+        # A full CLIP checkpoint (openai/clip-vit-*, a scripts/train_clip.py folder) also holds the
+        # text tower: those keys are expected leftovers, so transformers' load report (printed for
+        # any unexpected key) is silenced and the tower's own keys are checked here instead.
         try:
-            model = cls.from_pretrained(cfg.hub_id, revision=cfg.revision)
+            with quiet_loading():
+                model, info = cls.from_pretrained(cfg.hub_id, revision=cfg.revision, output_loading_info=True)
         except OSError as e:
             raise ModelNotFoundError(f"vision tower {cfg.hub_id}: {e}") from None
+        if info.get("missing_keys") or info.get("mismatched_keys"):
+            bad = sorted(info.get("missing_keys") or []) + sorted(str(k) for k in info.get("mismatched_keys") or [])
+            raise CheckpointError(f"vision tower {cfg.hub_id}: {len(bad)} tensor(s) missing or of the wrong shape: {bad[:10]}")
     _check_width(f"vision {cfg.hub_id}", model.config.hidden_size, cfg.width)
     log.info("loaded vision tower %s@%s", cfg.hub_id, cfg.revision or "main")
     return model

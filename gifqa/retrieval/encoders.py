@@ -21,7 +21,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from gifqa.errors import ConfigError, ModelNotFoundError
+from gifqa.errors import CheckpointError, ConfigError, ModelNotFoundError
 
 # OpenAI CLIP's pixel statistics (the values in every openai/clip-vit-* preprocessor
 # config); used when a checkpoint directory has no preprocessor_config.json.
@@ -125,14 +125,23 @@ class CLIPEncoder:
         """Load weights, tokenizer and preprocessing settings from a hub id or a directory."""
         from transformers import AutoTokenizer, CLIPModel
 
+        from gifqa.model.backbones import quiet_loading
+
         try:
-            model = CLIPModel.from_pretrained(model_id, revision=revision)
+            with quiet_loading():  # no load report or progress bar; missing tensors are checked below
+                model, info = CLIPModel.from_pretrained(model_id, revision=revision, output_loading_info=True)
             tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision)
         except OSError as exc:
             raise ModelNotFoundError(
                 f"cannot load CLIP model {model_id!r}: {exc}; pass a local directory with "
                 "config.json, model.safetensors and tokenizer files, or check the hub id and your connection"
             ) from exc
+        bad = sorted(info.get("missing_keys") or []) + sorted(str(k) for k in info.get("mismatched_keys") or [])
+        if bad:
+            raise CheckpointError(
+                f"CLIP model {model_id!r}: {len(bad)} tensor(s) missing or of the wrong shape ({bad[:5]}); "
+                "is it a complete CLIPModel checkpoint?"
+            )
         kwargs = _preprocessor_settings(model_id, revision)
         if device is None:
             import torch
