@@ -234,3 +234,17 @@ def test_tower_from_a_full_clip_folder_loads_quietly_and_strictly(tiny_clip, tmp
 
     with pytest.raises(CheckpointError, match="missing"):  # CLIP-Cut's encoder is as strict
         CLIPEncoder.from_pretrained(str(broken), device="cpu")
+
+
+def test_train_clip_refuses_to_overwrite_and_to_exhaust_memory(tiny_clip, tmp_path):
+    from gifqa.errors import ConfigError
+    from gifqa.training.contrastive import load_contrastive_recipe, train_contrastive
+    from gifqa.shapes.vocab import build_clip_tokenizer
+
+    cfg = load_contrastive_recipe(_recipe(tmp_path, 1), ["--output_dir", str(tiny_clip)])
+    with pytest.raises(ConfigError, match="not empty"):
+        train_contrastive(cfg, build_clip_tokenizer())
+    cfg = load_contrastive_recipe(_recipe(tmp_path, 1), ["--data.generate.n_train", "1000000"])
+    with pytest.raises(ConfigError, match="GiB"):
+        train_contrastive(cfg, build_clip_tokenizer())
+    assert not (tmp_path / "world").exists()  # refused before generating anything

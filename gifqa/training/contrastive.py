@@ -31,6 +31,8 @@ from gifqa.typed_config import from_dict, to_dict
 
 log = logging.getLogger(__name__)
 
+MAX_PIXEL_BYTES = 8 * 2**30  # decoded training + validation pixels kept in memory (the default world: 0.9 GiB)
+
 
 @dataclass
 class ContrastiveData:
@@ -171,10 +173,20 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
     from gifqa.shapes import generate_dataset
     from gifqa.training.data import SHAPES_DEFAULTS, shapes_world_dir
 
-    # 1. Data: the shapes world (generated once, shared with the gifqa recipe), decoded up front.
+    out = Path(cfg.output_dir)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not empty; choose a new --output_dir (nothing is overwritten)")
+    # 1. Data: the shapes world (generated once, shared with the gifqa recipe), decoded up front and
+    #    held in memory as float32 pixels: refuse sizes that would not fit comfortably.
+    params = {**SHAPES_DEFAULTS, **cfg.data.generate}
+    size = int(params["size_px"])
+    need = (params["n_train"] + params["n_val"]) * cfg.data.frames * 3 * size * size * 4
+    if need > MAX_PIXEL_BYTES:
+        raise ConfigError(f"the decoded clips would take {need / 2**30:.1f} GiB (limit {MAX_PIXEL_BYTES / 2**30:.0f} GiB); "
+                          "use fewer clips (data.generate.n_train) or frames (data.frames)")
     root = shapes_world_dir(Path(cfg.data.world_root), cfg.data.generate)
     if not (root / "manifest.json").exists():
-        generate_dataset(root, **{**SHAPES_DEFAULTS, **cfg.data.generate})
+        generate_dataset(root, **params)
     model, vision = build_clip(cfg, tokenizer)
     max_text = model.config.text_config.max_position_embeddings
     t0 = time.perf_counter()
@@ -214,5 +226,5 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
     metrics = {"val": retrieval_metrics(model, *val), "train_subset": retrieval_metrics(model, *(x[:len(val[0])] for x in train)),
                "history": history, "seconds": round(time.perf_counter() - t0, 1)}
     log.info("val retrieval %s", metrics["val"])
-    save_clip(model.eval(), tokenizer, vision, Path(cfg.output_dir), metrics, cfg)
+    save_clip(model.eval(), tokenizer, vision, out, metrics, cfg)
     return metrics
