@@ -89,8 +89,8 @@ class _FrameTokenMemo:
     The frame tokens do not depend on the question (the Q-Former sees only the frames), so a
     second question about a clip reuses them and runs only the LLM: "reusing frame features
     per GIF" in batch mode.  A question-aware Q-Former (``projector.question_aware``) reads the
-    prompt, so there the prompt's token ids are part of the key.  Installed as an instance attribute that shadows the method (as
-    gifqa.training.features does for cached vision features).  A clip is recognised by its
+    prompt, so there the prompt's token ids are part of the key.  Installed as an instance
+    attribute that shadows the method (as gifqa.training.features does for cached vision features).  A clip is recognised by its
     pixel tensor's storage, offset, shape and version counter; the memo holds a reference to
     the tensor, so the storage cannot be freed and reused by another clip while remembered.
     """
