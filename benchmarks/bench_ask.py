@@ -27,6 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_report.py
+from _report import save_json  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("decode", "retrieval", "vision", "projector", "generation", "total")
 
@@ -128,10 +131,7 @@ def main() -> None:
                 lines.append(f"| {model} | {c:.2f} | {kind} (n={parts['n']}) | "
                              + " | ".join(f"{parts[p]:.1f}" for p in PARTS) + " |")
     print("\n".join(lines))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "setting": setting, "args": {k: v for k, v in vars(args).items()},
-                               "results": results}, indent=2))
+    save_json(args.out, {"machine": machine, "setting": setting, "args": dict(vars(args)), "results": results})
 
 
 if __name__ == "__main__":

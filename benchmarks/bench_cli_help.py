@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import platform
 import statistics
@@ -20,6 +19,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_report.py
+from _report import print_table, save_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,14 +55,10 @@ def main() -> None:
                      "python_pass_median_s": statistics.median(base)})
     machine = f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores visible, Python {platform.python_version()}"
     print(f"median of {args.repeats} fresh processes each; {machine}\n")
-    print("| command | wall (ms) | `python -c pass` (ms) | added by gifqa (ms) |")
-    print("|---|---|---|---|")
-    for r in rows:
-        print(f"| `{r['command']}` | {1e3 * r['median_s']:.0f} | {1e3 * r['python_pass_median_s']:.0f} | "
-              f"{1e3 * (r['median_s'] - r['python_pass_median_s']):.0f} |")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "repeats": args.repeats, "rows": rows}, indent=2))
+    print_table(["command", "wall (ms)", "`python -c pass` (ms)", "added by gifqa (ms)"],
+                [[f"`{r['command']}`", f"{1e3 * r['median_s']:.0f}", f"{1e3 * r['python_pass_median_s']:.0f}",
+                  f"{1e3 * (r['median_s'] - r['python_pass_median_s']):.0f}"] for r in rows])
+    save_json(args.out, {"machine": machine, "repeats": args.repeats, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -25,12 +25,14 @@ ratios are what to compare across machines.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_report.py
+from _report import print_table, save_json  # noqa: E402
 
 import numpy as np
 
@@ -118,15 +120,12 @@ def main() -> None:
     machine = f"{platform.machine()} CPU, {os.cpu_count()} cores visible, {args.threads} torch threads, torch {torch.__version__}"
     print(f"{len(rows)} GIFs ({'synthetic' if args.synthetic else args.data}), {mean['frames']:.1f} candidate frames "
           f"per GIF on average, k={args.k}, encoder {encoder.model_id}; {machine}\n")
-    print("| strategy | ms per GIF | x uniform |")
-    print("|---|---|---|")
-    for name, key in [("uniform (encode k frames)", "uniform_ms"), ("clipcut, cold cache", "clipcut_cold_ms"),
-                      ("clipcut, warm cache (2nd question)", "clipcut_warm_ms")]:
-        print(f"| {name} | {mean[key]:.1f} | {mean[key] / mean['uniform_ms']:.2f} |")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "encoder": encoder.model_id, "args": vars(args), "mean": mean,
-                               "per_gif": rows}, indent=2))
+    print_table(["strategy", "ms per GIF", "x uniform"],
+                [[name, f"{mean[key]:.1f}", f"{mean[key] / mean['uniform_ms']:.2f}"]
+                 for name, key in [("uniform (encode k frames)", "uniform_ms"), ("clipcut, cold cache", "clipcut_cold_ms"),
+                                   ("clipcut, warm cache (2nd question)", "clipcut_warm_ms")]])
+    save_json(args.out, {"machine": machine, "encoder": encoder.model_id, "args": vars(args), "mean": mean,
+                         "per_gif": rows})
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_report.py
+from _report import print_table, save_json  # noqa: E402
+
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -105,14 +108,10 @@ def main() -> None:
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs visible, {args.threads} FAISS search thread(s), faiss {faiss.__version__}"
     print(f"\n{args.data} unit vectors, D={args.dim}, {args.queries} queries, {machine}\n")
-    print("| N | nlist | nprobe | recall@10 | IVF ms/query | exact ms/query | speed-up | IVF build s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['n']:,} | {r['nlist']} | {r['nprobe']} | {r['recall_at_10']:.3f} | {r['ivf_ms']:.2f} | "
-              f"{r['flat_ms']:.2f} | {r['speedup']}x | {r['ivf_build_s']} |")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "args": vars(args), "rows": rows}, indent=2))
+    print_table(["N", "nlist", "nprobe", "recall@10", "IVF ms/query", "exact ms/query", "speed-up", "IVF build s"],
+                [[f"{r['n']:,}", r["nlist"], r["nprobe"], f"{r['recall_at_10']:.3f}", f"{r['ivf_ms']:.2f}",
+                  f"{r['flat_ms']:.2f}", f"{r['speedup']}x", r["ivf_build_s"]] for r in rows])
+    save_json(args.out, {"machine": machine, "args": vars(args), "rows": rows})
 
 
 if __name__ == "__main__":
