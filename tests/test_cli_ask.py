@@ -139,7 +139,7 @@ def test_url_download_times_out(cli, clip):
             release.wait(10)  # never answers before the client gives up
 
         def log_message(self, *a):
-            pass
+            """Silence the request log (it would go to the test's stderr)."""
 
     with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Stall) as httpd:
         threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -2,12 +2,13 @@
 and the evaluation harness (ClipLoader); defaults from the model config's keyframes section."""
 
 import json
+import types
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="the model extra is not installed (pip install -e '.[model]')")
-pytest.importorskip("transformers")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
 
 from gifqa.errors import ConfigError, GifqaError  # noqa: E402
 from gifqa.inference import ClipLoader, KeyframeSelector, clip_model_path  # noqa: E402
@@ -207,18 +208,13 @@ def cli(capsys, monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
-    class R:
-        pass
-
     def run(*args):
         try:
             code = main([str(a) for a in args])
         except SystemExit as exc:
             code = exc.code
         captured = capsys.readouterr()
-        r = R()
-        r.returncode, r.stdout, r.stderr = code, captured.out.encode(), captured.err.encode()
-        return r
+        return types.SimpleNamespace(returncode=code, stdout=captured.out.encode(), stderr=captured.err.encode())
 
     return run
 

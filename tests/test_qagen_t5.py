@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytest.importorskip("transformers")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
 pytest.importorskip("sentencepiece")
 
 from gifqa.errors import ModelNotFoundError  # noqa: E402

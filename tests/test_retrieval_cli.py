@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="the model extra is not installed (pip install -e '.[model]')")
-pytest.importorskip("transformers")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
 
 import gifqa.cli.main as cli_main  # noqa: E402
 from gifqa.media import load_video  # noqa: E402

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="the model extra is not installed (pip install -e '.[model]')")
-pytest.importorskip("transformers")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
 
 from gifqa.retrieval.clipcut import clipcut_select  # noqa: E402
 from gifqa.retrieval.encoders import CLIP_MEAN, CLIP_STD, CLIPEncoder, FrameTextEncoder, TextTruncatedWarning  # noqa: E402
