@@ -21,7 +21,6 @@ Any recipe key can be overridden: --optim.max_steps 200 --optim.lr.qformer 1e-4 
 --resume true continues the run in --output_dir from its last saved state.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -29,19 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML recipe (scripts/configs/*.yaml)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    args, overrides = parser.parse_known_args(argv)
-    from gifqa.cli.main import run_script
+    from gifqa.cli.main import recipe_script
     from gifqa.training import load_recipe, train
 
-    def body() -> None:
-        run_dir = train(load_recipe(args.config, overrides))
+    def body(config, overrides) -> None:
+        run_dir = train(load_recipe(config, overrides))
         print(f"run: {run_dir}", file=sys.stderr)
 
-    return run_script(body, debug=args.debug)
-
+    return recipe_script(__doc__, argv, body, "YAML recipe (scripts/configs/*.yaml)")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,6 @@ towers.  The loop is gifqa.training.contrastive.train_contrastive.  Any recipe k
 overridden: --optim.max_steps 100 --data.frames 4.
 """
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -18,23 +17,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML recipe (scripts/configs/shapes-clip.yaml)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    args, rest = parser.parse_known_args(argv)
-    from gifqa.cli.main import run_script
+    from gifqa.cli.main import recipe_script
     from gifqa.shapes.vocab import build_clip_tokenizer
     from gifqa.training.contrastive import load_contrastive_recipe, train_contrastive
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
-    def body() -> None:
-        cfg = load_contrastive_recipe(args.config, rest)
+    def body(config, overrides) -> None:
+        cfg = load_contrastive_recipe(config, overrides)
         metrics = train_contrastive(cfg, build_clip_tokenizer())
         print(f"clip: {cfg.output_dir} val {metrics['val']}", file=sys.stderr)
 
-    return run_script(body, debug=args.debug)
-
+    return recipe_script(__doc__, argv, body, "YAML recipe (scripts/configs/shapes-clip.yaml)")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -90,6 +90,17 @@ def run_script(body, *, debug: bool = False) -> int:
         return 1
 
 
+def recipe_script(doc: str, argv, body, config_help: str) -> int:
+    """The command line of the recipe scripts (scripts/train.py, scripts/train_clip.py): ``--config
+    YAML``, ``--debug``, and ``--dotted.key value`` overrides, handed to ``body(config, overrides)``
+    under :func:`run_script`'s error contract."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help=config_help)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    args, overrides = parser.parse_known_args(argv)
+    return run_script(lambda: body(args.config, overrides), debug=args.debug)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
