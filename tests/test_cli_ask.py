@@ -23,29 +23,6 @@ def gifqa(*args, stdin=None, env_extra=None):
                           env={**ENV, **(env_extra or {})}, input=stdin, timeout=300)
 
 
-class _Run:
-    def __init__(self, code, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = code, stdout.encode(), stderr.encode()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """The same CLI in this process (imports paid once): main(argv) -> exit code, output captured."""
-    from gifqa.cli.main import main
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-    def run(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse usage errors
-            code = exc.code
-        captured = capsys.readouterr()
-        return _Run(code, captured.out, captured.err)
-
-    return run
-
-
 def out(r):
     return r.stdout.decode()
 

@@ -2,7 +2,6 @@
 and the evaluation harness (ClipLoader); defaults from the model config's keyframes section."""
 
 import json
-import types
 
 import numpy as np
 import pytest
@@ -200,23 +199,6 @@ def test_cli_batch_and_caption_with_clipcut_config(cli, clipcut_ckpt, long_gif, 
     r = cli("caption", long_gif, "--model", clipcut_ckpt, "--json")
     assert r.returncode == 0, r.stderr.decode()
     assert json.loads(r.stdout)["keyframes"] == load_video(long_gif, 4).frame_indices.tolist()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    from gifqa.cli.main import main
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-    def run(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code
-        captured = capsys.readouterr()
-        return types.SimpleNamespace(returncode=code, stdout=captured.out.encode(), stderr=captured.err.encode())
-
-    return run
 
 
 # -- the evaluation harness --------------------------------------------------------------------------
