@@ -106,3 +106,27 @@ def test_mvm_never_runs_in_eval():
     model = tiny_model().eval()
     out = model(pixel_values(), **_enc(model))
     assert out.mvm is None and out.loss_mvm is None
+
+
+def _grads(loss, params):
+    return torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+
+
+def test_projector_grad_false_keeps_mvm_out_of_the_projector():
+    pv = pixel_values()
+    for projector_grad in (True, False):
+        torch.manual_seed(0)
+        model = tiny_model(mvm__projector_grad=projector_grad).train()
+        torch.manual_seed(1)
+        out = model(pv, **_enc(model))
+        assert out.loss_mvm is not None and out.loss_mvm.item() > 0
+        proj = [p for p in model.projector.parameters() if p.requires_grad]
+        llm = [p for p in model.llm.parameters() if p.requires_grad]
+        same_proj = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, proj), _grads(out.loss_ce, proj))
+                        if a is not None)
+        same_llm = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, llm), _grads(out.loss_ce, llm))
+                       if a is not None)
+        # MVM always trains the LLM (its LoRA here); it reaches the projector only with projector_grad
+        assert not same_llm
+        assert same_proj is (not projector_grad)
+        assert torch.allclose(out.loss, out.loss_ce + out.loss_mvm)

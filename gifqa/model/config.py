@@ -77,6 +77,8 @@ class ProjectorConfig:
     num_query_tokens: int = 32  # learned queries, i.e. visual tokens per frame (Q)
     max_frames: int = 16  # frames per clip the temporal embedding covers (T_max)
     temporal_embedding: bool = True  # add a learned per-frame-position vector to each frame's queries; False = none (the LLM's own positions still order the frames)
+    patch_position_embedding: bool = False  # add a learned vector per token position (zero at init) to the frame tokens the queries cross-attend to, so a query can pick a place in the frame by position rather than by content alone
+    decorrelation_weight: float = 0.0  # training only: weight of the query-decorrelation loss (mean squared cosine between a frame's query outputs, each centred on its batch mean; projector.query_decorrelation); 0 = off
     question_aware: bool = False  # InstructBLIP's instruction-aware Q-Former: the prompt's tokens (LLM tokenizer ids; the Q-Former's own embedding table, sized to the LLM vocabulary) join the queries in self-attention, so what the queries extract from a frame depends on the question
     init_from: str | None = None  # hub id / local dir of a BLIP-2 or InstructBLIP checkpoint for qformer.* and query_tokens
     init_revision: str | None = None  # git revision of init_from
@@ -93,6 +95,8 @@ class ProjectorConfig:
             raise ConfigError(
                 "projector.hf_config.encoder_hidden_size is derived from vision.hf_config.hidden_size; remove it"
             )
+        if self.decorrelation_weight < 0:
+            raise ConfigError("projector.decorrelation_weight must be >= 0")
         if self.num_query_tokens < 1 or self.max_frames < 1:
             raise ConfigError("projector.num_query_tokens and projector.max_frames must be >= 1")
         if self.cross_attention_on_width_mismatch not in ("reinit", "error"):
@@ -157,6 +161,11 @@ class MVMConfig:
     rate_std: float = 0.1  # standard deviation of the masking rate
     rate_min: float = 0.1  # lower clip of the masking rate
     rate_max: float = 0.7  # upper clip of the masking rate
+    # Whether loss_mvm's gradient reaches the projector through the frame tokens (true: the plain loss).
+    # false stops it there, so MVM trains only the LLM and the MVM decoder.  MVM is lowest when the
+    # frame tokens are redundant, so the plain loss pulls a from-scratch Q-Former's queries together
+    # (report.md, gifqa-shapes: query cosine 0.99 vs 0.87).  Costs one more masked LLM pass per step.
+    projector_grad: bool = True
 
     def validate(self) -> None:
         if not 0.0 <= self.rate_min <= self.rate_max < 1.0:

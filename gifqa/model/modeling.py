@@ -30,7 +30,7 @@ from gifqa.model import prompts
 from gifqa.model.config import GifQAConfig
 from gifqa.model.heads import ReactionHead
 from gifqa.model.mvm import MVMDecoder, keep_mask, mvm_loss, sample_rate
-from gifqa.model.projector import Projector
+from gifqa.model.projector import Projector, query_decorrelation
 from gifqa.model.vision import VisionTower, preprocess_frames
 
 log = logging.getLogger("gifqa.model")
@@ -123,11 +123,12 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class GifQAOutput:
-    loss: torch.Tensor | None  # loss_ce + mvm.weight * loss_mvm (None without labels)
+    loss: torch.Tensor | None  # loss_ce + mvm.weight * loss_mvm + projector.decorrelation_weight * loss_decorrelation (None without labels)
     logits: torch.Tensor  # [B, S, vocab] of the pass that gave loss_ce (the masked one under MVM)
     loss_ce: torch.Tensor | None  # answer-token cross-entropy
     loss_mvm: torch.Tensor | None  # None when MVM did not run
     mvm: dict[str, Any] | None = None  # MVM trace: rate, kept [B, V], masked/full inputs_embeds, target
+    loss_decorrelation: torch.Tensor | None = None  # None unless training with projector.decorrelation_weight > 0
 
 
 class GifQAModel(nn.Module):
@@ -278,15 +279,18 @@ class GifQAModel(nn.Module):
         input_ids = input_ids.to(dev)
         attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.to(dev)
         labels = None if labels is None else labels.to(dev)
-        visual, _, valid = self.encode_frames(pixel_values, frame_mask, input_ids, prompt_mask(attention_mask, labels))
+        visual, queries, valid = self.encode_frames(pixel_values, frame_mask, input_ids,
+                                                    prompt_mask(attention_mask, labels))
         text = self.llm.get_input_embeddings()(input_ids)  # [B, L, D_lm]
         visual = visual.to(text.dtype)
+        loss_dec = None if labels is None else self._decorrelation(queries, frame_mask)
+        extra = 0.0 if loss_dec is None else self.config.projector.decorrelation_weight * loss_dec
         mvm_cfg = self.config.mvm
         if not (self.training and labels is not None and mvm_cfg.enabled and mvm_cfg.weight > 0):
             seq = assemble(visual, valid, text, attention_mask, labels, "right")  # 3.
             logits = self.llm(inputs_embeds=seq.embeds, attention_mask=seq.mask).logits  # 4.
             loss = None if labels is None else causal_lm_loss(logits, seq.labels)
-            return GifQAOutput(loss, logits, loss, None)
+            return GifQAOutput(None if loss is None else loss + extra, logits, loss, None, loss_decorrelation=loss_dec)
 
         # 5. masked video modelling (ST-LLM): masked pass with grad, full pass as target without.
         rate = sample_rate(mvm_cfg)
@@ -298,13 +302,26 @@ class GifQAModel(nn.Module):
             full = assemble(visual.detach(), valid, text.detach(), attention_mask, labels, "right")
             target_states = self.llm(inputs_embeds=full.embeds, attention_mask=full.mask,
                                      output_hidden_states=True).hidden_states[-1]
+        states = out.hidden_states[-1]  # [B, S_masked, D_lm]
+        if not mvm_cfg.projector_grad and visual.requires_grad:
+            # The same masked sequence with the frame tokens detached: loss_mvm trains the LLM, not
+            # the projector (a second pass, because one pass cannot split the gradient at its inputs).
+            detached = assemble(visual.detach(), kept, text, attention_mask, labels, "right")
+            states = self.llm(inputs_embeds=detached.embeds, attention_mask=detached.mask,
+                              output_hidden_states=True).hidden_states[-1]
         b_idx, v_idx = kept.nonzero(as_tuple=True)
-        pred = out.hidden_states[-1][b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
+        pred = states[b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
         target = target_states[b_idx, full.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
         loss_mvm = mvm_loss(self.mvm_decoder(pred.float()), target)
         trace = {"rate": rate, "kept": kept, "masked_inputs_embeds": masked.embeds,
                  "full_inputs_embeds": full.embeds, "target": target}
-        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm, out.logits, loss_ce, loss_mvm, trace)
+        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec)
+
+    def _decorrelation(self, queries: torch.Tensor, frame_mask: torch.Tensor | None) -> torch.Tensor | None:
+        """Query-decorrelation loss of the Q-Former outputs [B, T, Q, D_q] in training (None when off)."""
+        if not (self.training and self.config.projector.decorrelation_weight > 0):
+            return None
+        return query_decorrelation(queries, None if frame_mask is None else frame_mask.to(queries.device))
 
     # tasks ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -386,8 +403,13 @@ class GifQAModel(nn.Module):
         return self._head()(queries, frame_mask.to(self.device) if frame_mask is not None else None)
 
     def reaction_loss(self, pixel_values, labels: torch.Tensor, frame_mask=None) -> torch.Tensor:
-        """Cross-entropy of the reaction head; labels [B] are indices into ``reaction_labels``."""
-        return F.cross_entropy(self.classify_reaction(pixel_values, frame_mask), labels.to(self.device))
+        """Cross-entropy of the reaction head (+ the query-decorrelation loss in training); labels [B]
+        are indices into ``reaction_labels``."""
+        _, queries, _ = self.encode_frames(pixel_values, frame_mask)
+        mask = frame_mask.to(self.device) if frame_mask is not None else None
+        loss = F.cross_entropy(self._head()(queries, mask), labels.to(self.device))
+        loss_dec = self._decorrelation(queries, mask)
+        return loss if loss_dec is None else loss + self.config.projector.decorrelation_weight * loss_dec
 
     @property
     def reaction_labels(self) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from gifqa.errors import ConfigError
 from gifqa.model.config import GifQAConfig
@@ -40,6 +41,11 @@ class Projector(nn.Module):
         self.query_tokens = nn.Parameter(torch.randn(1, p.num_query_tokens, p.width) * std)  # [1, Q, D_q]
         # projector.temporal_embedding: false (an ablation) builds none; the LLM's positions still order frames.
         self.temporal_embedding = nn.Parameter(torch.zeros(p.max_frames, p.width)) if p.temporal_embedding else None  # [T_max, D_q]
+        # projector.patch_position_embedding: the Q-Former's cross-attention has no positions of its own;
+        # the tower's (added at its input) may be faint in its output tokens.  Zero at init, like the
+        # temporal embedding, so a pretrained Q-Former starts unchanged.
+        self.patch_position = (nn.Parameter(torch.zeros(cfg.vision.num_tokens, cfg.vision.width))  # [N, D_v]
+                               if p.patch_position_embedding else None)
         self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
 
     def queries(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
@@ -53,6 +59,8 @@ class Projector(nn.Module):
                 f"{num_frames} frames per clip but the temporal embedding covers projector.max_frames="
                 f"{self.max_frames}; sample fewer frames"
             )
+        if self.patch_position is not None:
+            frame_feats = frame_feats + self.patch_position[: frame_feats.shape[1]]  # [B*T, N, D_v]
         bt = frame_feats.shape[0]
         query = self.query_tokens.expand(bt, -1, -1)
         enc_mask = torch.ones(frame_feats.shape[:2], dtype=torch.long, device=frame_feats.device)
@@ -79,3 +87,23 @@ class Projector(nn.Module):
         q = self.queries(frame_feats, num_frames, text_ids, text_mask)
         tokens = self.language_projection(q.flatten(1, 2))  # [B, T*Q, D_lm]
         return tokens, q
+
+
+def query_decorrelation(queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Q-Former outputs [B, T, Q, D_q] -> mean squared cosine between different queries of a frame.
+
+    Each query's output is first centred on its mean over the batch's frames, so a constant offset
+    (say, a shared LayerNorm bias) is not counted: 0 = the queries vary independently, 1 = in
+    lockstep (they carry one vector per frame).  Trained from scratch next to a small LM, a
+    Q-Former's queries tend to collapse onto the same token (report.md, gifqa-shapes); this
+    penalty, in the spirit of VICReg's covariance term (Bardes et al. 2022, arXiv:2105.04906)
+    applied across queries rather than channels, keeps them apart.
+    """
+    x = queries.flatten(0, 1) if frame_mask is None else queries[frame_mask.bool()]  # [F, Q, D_q]
+    n_q = x.shape[1]
+    if x.shape[0] < 2 or n_q < 2:
+        return x.new_zeros(())
+    x = F.normalize(x - x.mean(dim=0, keepdim=True), dim=-1)
+    sim = x @ x.transpose(1, 2)  # [F, Q, Q]
+    off_diag = sim.pow(2).sum(dim=(1, 2)) - sim.diagonal(dim1=1, dim2=2).pow(2).sum(dim=1)  # [F]
+    return off_diag.mean() / (n_q * (n_q - 1))

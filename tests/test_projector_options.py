@@ -1,0 +1,63 @@
+"""Projector options against query collapse: the decorrelation loss and the patch position embedding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gifqa.errors import ConfigError
+from gifqa.model.projector import query_decorrelation
+from tests.model_helpers import pixel_values, tiny_config, tiny_model
+
+
+def _enc(model):
+    return model.build_text_inputs(["Question: what is he doing? Answer:", "Question: what color? Answer:"],
+                                   ["dancing", "red"])
+
+
+def test_decorrelation_is_one_in_lockstep_and_small_for_independent_queries():
+    g = torch.Generator().manual_seed(0)
+    lockstep = torch.randn(4, 8, 1, 32, generator=g).expand(4, 8, 5, 32) + torch.randn(1, 1, 5, 32, generator=g)
+    assert query_decorrelation(lockstep).item() == pytest.approx(1.0, abs=1e-5)  # per-query offsets do not count
+    independent = torch.randn(64, 8, 5, 32, generator=g)
+    assert query_decorrelation(independent).item() < 0.05
+    # padded frames (frame_mask False) are left out
+    mixed = independent.clone()
+    mixed[:, 4:] = lockstep[:1, :1].expand(64, 4, 5, 32)
+    mask = torch.zeros(64, 8, dtype=torch.bool)
+    mask[:, :4] = True
+    assert query_decorrelation(mixed, mask).item() < 0.05
+    assert query_decorrelation(torch.randn(1, 1, 4, 8)).item() == 0.0  # one frame: nothing to centre on
+
+
+def test_decorrelation_weight_adds_to_the_loss_in_training_only():
+    pv = pixel_values()
+    torch.manual_seed(0)
+    model = tiny_model(projector__decorrelation_weight=2.0, mvm__weight=0.0).train()
+    out = model(pv, **_enc(model))
+    assert out.loss_decorrelation is not None and out.loss_decorrelation.item() > 0
+    assert torch.allclose(out.loss, out.loss_ce + 2.0 * out.loss_decorrelation)
+    out.loss.backward()
+    assert model.projector.query_tokens.grad.abs().sum() > 0
+    model.eval()
+    assert model(pv, **_enc(model)).loss_decorrelation is None
+    with pytest.raises(ConfigError, match="decorrelation_weight"):
+        tiny_config(projector__decorrelation_weight=-1.0)
+
+
+def test_patch_position_embedding_starts_at_zero_and_trains():
+    pv = pixel_values()
+    torch.manual_seed(0)
+    plain = tiny_model(mvm__weight=0.0).eval()
+    torch.manual_seed(0)
+    model = tiny_model(mvm__weight=0.0, projector__patch_position_embedding=True).eval()
+    n_tokens = model.config.vision.num_tokens
+    assert model.projector.patch_position.shape == (n_tokens, model.config.vision.width)
+    # zero at init: the same outputs as without it
+    assert torch.allclose(plain.encode_frames(pv)[0], model.encode_frames(pv)[0], atol=1e-6)
+    model.train()
+    model(pv, **_enc(model)).loss.backward()
+    assert model.projector.patch_position.grad.abs().sum() > 0
+    groups = {g["name"] for g in model.trainable_parameter_groups({"default": 1e-3})
+              if any(p is model.projector.patch_position for p in g["params"])}
+    assert groups == {"projection"}
