@@ -15,6 +15,7 @@ nothing about the frame); 1.0 = the queries vary together, i.e. the LLM gets one
 information per frame.  Also the norm of the class token vs the patch tokens fed to it.
 
     python scripts/diagnose_projector.py --model checkpoints/gifqa-shapes --gifs runs/world/gifs --limit 64
+    python scripts/diagnose_projector.py --model checkpoints/gifqa-shapes --gifs runs/world/gifs --init   # before training
 
 Prints JSON on stdout.  Used for report.md (issue 9: why the shapes checkpoint does not bind
 colours to shapes).
@@ -38,6 +39,9 @@ def parse_args(argv=None):
     ap.add_argument("--gifs", required=True, type=Path, help="directory of .gif clips")
     ap.add_argument("--pattern", default="*.gif", help="glob in --gifs (default *.gif)")
     ap.add_argument("--limit", type=int, default=64, help="clips to read (sorted by name; default 64)")
+    ap.add_argument("--init", action="store_true",
+                    help="replace the trained projector by a fresh one built from the model's config and seed "
+                         "(what training starts from)")
     return ap.parse_args(argv)
 
 
@@ -105,9 +109,15 @@ def main(argv=None) -> int:
         print(f"diagnose_projector: no {args.pattern} in {args.gifs}", file=sys.stderr)
         return 1
     model = resolve_model(args.model, device="cpu")
+    if args.init:
+        from gifqa.model.modeling import seeded
+        from gifqa.model.projector import Projector
+
+        with seeded(model.config.seed):
+            model.projector = Projector(model.config)
     model.eval()
     report = diagnose(model, paths)
-    report["model"] = args.model
+    report["model"] = args.model + (" (projector at init)" if args.init else "")
     print(json.dumps(report, indent=2))
     return 0
 

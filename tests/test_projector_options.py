@@ -61,3 +61,53 @@ def test_patch_position_embedding_starts_at_zero_and_trains():
     groups = {g["name"] for g in model.trainable_parameter_groups({"default": 1e-3})
               if any(p is model.projector.patch_position for p in g["params"])}
     assert groups == {"projection"}
+
+
+def _script(name):
+    import importlib
+    import sys
+
+    from tests.shared_data import REPO
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+
+
+def test_diagnose_projector_reports_collapse_measures(tmp_path, capsys):
+    import json
+
+    from tests.media_helpers import moving_square_frames, write_gif
+
+    torch.manual_seed(0)
+    tiny_model().save_pretrained(tmp_path / "ck")
+    (tmp_path / "gifs").mkdir()
+    for i in range(2):
+        write_gif(tmp_path / "gifs" / f"c{i}.gif", moving_square_frames(6 + i))
+    diagnose = _script("diagnose_projector")
+    for extra in ([], ["--init"]):
+        assert diagnose.main(["--model", str(tmp_path / "ck"), "--gifs", str(tmp_path / "gifs"), *extra]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["clips"] == 2 and out["frames"] > 2
+        assert -1.0 <= out["query_cosine"] <= 1.0
+        layers = out["cross_attention"]
+        assert layers and all(0 <= v["entropy"] <= out["uniform_entropy"] + 1e-3 and 0 <= v["cls_mass"] <= 1
+                              and 0 < v["same_argmax"] <= 1 for v in layers.values())
+    assert diagnose.main(["--model", str(tmp_path / "ck"), "--gifs", str(tmp_path / "nothing")]) == 1
+
+
+def test_frameqa_by_actors_splits_accuracy_by_shapes_on_screen(tmp_path):
+    import json
+
+    ann = tmp_path / "Test_frameqa_question.csv"
+    ann.write_text("gif_name\tquestion\tanswer\ttype\tvid_id\tkey\tdescription\n"
+                   "g0\twhat color is the circle ?\tred\t2\tF1\t0\ta red circle nods .\n"
+                   "g1\twhat color is the circle ?\tblue\t2\tF2\t1\ta blue circle nods while a green star spins .\n"
+                   "g2\twhat color is the star ?\tgreen\t2\tF3\t2\ta blue circle nods while a green star spins .\n")
+    pred = tmp_path / "predictions.jsonl"
+    pred.write_text("".join(json.dumps({"vid_id": v, "prediction": p}) + "\n"
+                            for v, p in [("F1", "red"), ("F2", "blue"), ("F3", "blue")]))
+    table = _script("frameqa_by_actors").table(pred, ann)
+    assert "| color | 0.67 (n=3) | 1.00 (n=1) | 0.50 (n=2) |" in table

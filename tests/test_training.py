@@ -119,3 +119,21 @@ def test_real_size_recipe_parses_and_validates_without_download(monkeypatch):
     # a typo in the recipe's learning-rate groups is an error, not a silent default
     with pytest.raises(ConfigError, match="unknown group"):
         load_recipe(REPO / "scripts" / "configs" / "clip-l-qwen2.5-1.5b.yaml", ["--optim.lr.qfromer", "1e-4"])
+
+
+CLIP_RECIPES = {"shapes-clip.yaml"}  # scripts/train_clip.py's schema, tested in test_shapes_clip.py
+
+
+@pytest.mark.parametrize("recipe", sorted(p.relative_to(REPO / "scripts" / "configs").as_posix()
+                                          for p in (REPO / "scripts" / "configs").rglob("*.yaml")
+                                          if p.name not in CLIP_RECIPES))
+def test_every_shipped_recipe_validates_with_its_model(recipe):
+    """A recipe in scripts/configs (ablations included) parses, and its preset with its overrides is a
+    valid model config: a renamed config field breaks this test, not a user's 30-minute run."""
+    from gifqa.model.config import GifQAConfig
+    from gifqa.model.presets import load_preset
+    from gifqa.training.loop import _deep_merge
+
+    cfg = load_recipe(REPO / "scripts" / "configs" / recipe, ["--output_dir", "/tmp/never-written"])
+    if cfg.model.preset:
+        GifQAConfig.from_dict(_deep_merge(load_preset(cfg.model.preset).to_dict(), cfg.model.overrides)).validate()
