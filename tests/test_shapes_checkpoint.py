@@ -15,10 +15,10 @@ from tests.shared_data import REPO
 
 CKPT = REPO / "checkpoints" / "gifqa-shapes"
 EXAMPLES = json.loads((REPO / "examples" / "shapes_examples.json").read_text())
-# The README quick start: `gifqa ask examples/shapes_red_square_grow.gif "what color is the square ?"
-# --model checkpoints/gifqa-shapes` prints `red` (the training prior for colour questions is
-# "blue", so this answer comes from the pixels).
-QUICKSTART = ("examples/shapes_red_square_grow.gif", "what color is the square ?")
+# The README quick start: `gifqa ask examples/shapes_blue_square_bounce.gif "what shape is blue ?"
+# --model checkpoints/gifqa-shapes` prints `square` (the training prior for shape questions is
+# "triangle", so this answer comes from the pixels).
+QUICKSTART = ("examples/shapes_blue_square_bounce.gif", "what shape is blue ?")
 
 
 def _truth(gif: str, question: str):
