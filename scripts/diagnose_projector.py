@@ -40,8 +40,8 @@ def parse_args(argv=None):
     ap.add_argument("--pattern", default="*.gif", help="glob in --gifs (default *.gif)")
     ap.add_argument("--limit", type=int, default=64, help="clips to read (sorted by name; default 64)")
     ap.add_argument("--init", action="store_true",
-                    help="replace the trained projector by a fresh one built from the model's config and seed "
-                         "(what training starts from)")
+                    help="replace the trained projector by a fresh one built from the model's config: the "
+                         "distribution training starts from (not necessarily the same random draw)")
     return ap.parse_args(argv)
 
 
@@ -87,7 +87,6 @@ def diagnose(model, paths: list[Path]) -> dict:
     sim = q @ q.transpose(1, 2)  # [frames, Q, Q]
     query_cosine = ((sim.sum(dim=(1, 2)) - nq) / max(nq * (nq - 1), 1)).mean().item()
     return {
-        "model": str(getattr(model, "name_or_path", "")),
         "clips": len(paths),
         "frames": n_frames,
         "tokens_per_frame": n_tok,
@@ -116,8 +115,7 @@ def main(argv=None) -> int:
         with seeded(model.config.seed):
             model.projector = Projector(model.config)
     model.eval()
-    report = diagnose(model, paths)
-    report["model"] = args.model + (" (projector at init)" if args.init else "")
+    report = {"model": args.model + (" (projector at init)" if args.init else ""), **diagnose(model, paths)}
     print(json.dumps(report, indent=2))
     return 0
 
