@@ -296,19 +296,21 @@ class GifQAModel(nn.Module):
         rate = sample_rate(mvm_cfg)
         kept = keep_mask(valid, rate)  # [B, V]
         masked = assemble(visual, kept, text, attention_mask, labels, "right")
-        out = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask, output_hidden_states=True)
+        detach_mvm = not mvm_cfg.projector_grad and visual.requires_grad  # MVM on its own pass (below)
+        out = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask, output_hidden_states=not detach_mvm)
         loss_ce = causal_lm_loss(out.logits, masked.labels)
         with torch.no_grad():
             full = assemble(visual.detach(), valid, text.detach(), attention_mask, labels, "right")
             target_states = self.llm(inputs_embeds=full.embeds, attention_mask=full.mask,
                                      output_hidden_states=True).hidden_states[-1]
-        states = out.hidden_states[-1]  # [B, S_masked, D_lm]
-        if not mvm_cfg.projector_grad and visual.requires_grad:
+        if detach_mvm:
             # The same masked sequence with the frame tokens detached: loss_mvm trains the LLM, not
             # the projector (a second pass, because one pass cannot split the gradient at its inputs).
             detached = assemble(visual.detach(), kept, text, attention_mask, labels, "right")
             states = self.llm(inputs_embeds=detached.embeds, attention_mask=detached.mask,
-                              output_hidden_states=True).hidden_states[-1]
+                              output_hidden_states=True).hidden_states[-1]  # [B, S_masked, D_lm]
+        else:
+            states = out.hidden_states[-1]  # [B, S_masked, D_lm]
         b_idx, v_idx = kept.nonzero(as_tuple=True)
         pred = states[b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
         target = target_states[b_idx, full.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
@@ -397,17 +399,21 @@ class GifQAModel(nn.Module):
             raise ConfigError("this model has no reaction head (heads.reaction is false)")
         return self.reaction_head
 
+    def _reaction(self, pixel_values, frame_mask=None):
+        """-> (logits [B, 43], Q-Former outputs [B, T, Q, D_q], frame_mask on the model's device or None)."""
+        _, queries, _ = self.encode_frames(pixel_values, frame_mask)
+        mask = frame_mask.to(self.device) if frame_mask is not None else None
+        return self._head()(queries, mask), queries, mask
+
     def classify_reaction(self, pixel_values, frame_mask=None) -> torch.Tensor:
         """Logits [B, 43] over ``reaction_labels`` (``model.reaction_head.labels``)."""
-        _, queries, _ = self.encode_frames(pixel_values, frame_mask)
-        return self._head()(queries, frame_mask.to(self.device) if frame_mask is not None else None)
+        return self._reaction(pixel_values, frame_mask)[0]
 
     def reaction_loss(self, pixel_values, labels: torch.Tensor, frame_mask=None) -> torch.Tensor:
         """Cross-entropy of the reaction head (+ the query-decorrelation loss in training); labels [B]
         are indices into ``reaction_labels``."""
-        _, queries, _ = self.encode_frames(pixel_values, frame_mask)
-        mask = frame_mask.to(self.device) if frame_mask is not None else None
-        loss = F.cross_entropy(self._head()(queries, mask), labels.to(self.device))
+        logits, queries, mask = self._reaction(pixel_values, frame_mask)
+        loss = F.cross_entropy(logits, labels.to(self.device))
         loss_dec = self._decorrelation(queries, mask)
         return loss if loss_dec is None else loss + self.config.projector.decorrelation_weight * loss_dec
 
