@@ -55,6 +55,56 @@ def test_clip_loss_is_symmetric_infonce():
     assert clip_loss(v, v, torch.tensor(math.log(100.0))) < clip_loss(v, t, torch.tensor(math.log(100.0)))
 
 
+def test_hard_negatives_join_the_captions_a_clip_is_scored_against():
+    from gifqa.training.contrastive import clip_loss
+
+    g = torch.Generator().manual_seed(1)
+    v = torch.nn.functional.normalize(torch.randn(5, 8, generator=g), dim=-1)
+    t = torch.nn.functional.normalize(torch.randn(5, 8, generator=g), dim=-1)
+    n = torch.nn.functional.normalize(torch.randn(5, 8, generator=g), dim=-1)
+    scale = torch.tensor(math.log(10.0))
+    logits = 10.0 * v @ t.t()
+    want = (torch.nn.functional.cross_entropy(torch.cat([logits, 10.0 * v @ n.t()], 1), torch.arange(5))
+            + torch.nn.functional.cross_entropy(logits.t(), torch.arange(5))) / 2
+    torch.testing.assert_close(clip_loss(v, t, scale, n), want)
+    assert clip_loss(v, t, scale, n) > clip_loss(v, t, scale)  # more negatives, never less loss
+    # A negative that copies the positive caption costs the clip half of its probability mass.
+    assert clip_loss(v, v, scale, v) > clip_loss(v, v, scale, -v)
+
+
+CAPTION = "a yellow diamond spins four times and then blinks three times while an orange square nods ."
+
+
+def test_hard_negative_changes_one_fact_the_frames_decide():
+    from gifqa.shapes.negatives import KINDS, hard_negative
+    from gifqa.shapes.world import COLOURS, SHAPES
+
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(200):
+        neg = hard_negative(CAPTION, rng)
+        a, b = CAPTION.split(), neg.split()
+        assert neg != CAPTION and len(a) == len(b)
+        diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y and x not in ("a", "an")]
+        assert len(diff) in (1, 2), neg  # one word replaced, or two swapped
+        if len(diff) == 2:
+            i, j = diff
+            assert (a[i], a[j]) == (b[j], b[i])
+        # Shapes and colours stay unique among actors, and articles follow the colour.
+        assert len({w for w in b if w in SHAPES}) == 2 and len({w for w in b if w in COLOURS}) == 2
+        for art, word in zip(b, b[1:]):
+            if art in ("a", "an"):
+                assert art == ("an" if word[0] in "aeiou" else "a"), neg
+        seen.add(neg)
+    assert len(seen) > 20  # many different negatives, not one
+    # Restricted to a word class, only words of that class change; the same seed, the same draws.
+    only_shape = hard_negative(CAPTION, np.random.default_rng(3), ("shape",))
+    assert set(only_shape.split()) ^ set(CAPTION.split()) <= set(SHAPES)
+    assert only_shape == hard_negative(CAPTION, np.random.default_rng(3), ("shape",))
+    assert set(KINDS) == {"shape", "colour", "action"}
+    assert hard_negative("no world words here .", rng) == "no world words here ."
+
+
 def test_retrieval_metrics_rank_the_right_pair():
     from gifqa.training.contrastive import retrieval_metrics
 
@@ -84,6 +134,7 @@ seed: 0
 preset: shapes
 text: {{hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 32}}
 projection_dim: 32
+hard_negatives: true
 data:
   world_root: {tmp_path / 'world'}
   generate: {{n_train: 8, n_val: 4, n_test: 0, n_compositional: 0, seed: 3, size_px: 64}}
@@ -121,7 +172,9 @@ def test_train_clip_entry_point_learns_and_its_output_loads_everywhere(tiny_clip
     history = record["metrics"]["history"]
     assert len(history) == 40 and history[-1]["loss"] < history[0]["loss"] / 2  # memorises 8 pairs
     assert record["metrics"]["train_subset"]["text_to_video_r1"] >= 0.75
-    assert record["config"]["optim"]["max_steps"] == 40
+    assert record["config"]["optim"]["max_steps"] == 40 and record["config"]["hard_negatives"] is True
+    assert set(record["metrics"]["val_hard_negatives"]) == {"any", "shape", "colour", "action"}
+    assert all(0.0 <= x <= 1.0 for x in record["metrics"]["val_hard_negatives"].values())
 
     # CLIP-Cut's encoder reads the folder (tokenizer, image statistics of the preset).
     from gifqa.retrieval.encoders import CLIPEncoder
@@ -145,6 +198,25 @@ def test_train_clip_entry_point_learns_and_its_output_loads_everywhere(tiny_clip
     assert len(tower) == len(want)
     for name, p in want.items():  # transformers 4 nests the tower under vision_model., 5 does not
         torch.testing.assert_close(tower.get(name, tower.get(f"vision_model.{name}")), p)
+
+
+def test_eval_clip_script_reproduces_the_training_record(tiny_clip, capsys):
+    import json
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import eval_clip
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    world = next((tiny_clip.parent / "world" / "data").glob("shapes-*"))
+    assert eval_clip.main(["--clip", str(tiny_clip), "--world", str(world), "--frames", "4"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    record = json.loads((tiny_clip / "training.json").read_text())["metrics"]
+    assert got["retrieval"] == record["val"] and got["hard_negatives"] == record["val_hard_negatives"]
+    # A folder that is not a world: one line naming it, exit code 1.
+    assert eval_clip.main(["--clip", str(tiny_clip), "--world", str(tiny_clip)]) == 1
+    err = capsys.readouterr().err
+    assert "manifest.json: missing" in err and len(err.strip().splitlines()) == 1
 
 
 def test_bad_recipe_key_is_an_error(tmp_path):

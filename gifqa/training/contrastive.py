@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -31,7 +32,8 @@ from gifqa.typed_config import from_dict, to_dict
 
 log = logging.getLogger(__name__)
 
-MAX_PIXEL_BYTES = 8 * 2**30  # decoded training + validation pixels kept in memory (the default world: 0.9 GiB)
+MAX_PIXEL_BYTES = 8 * 2**30  # decoded training + validation pixels kept in memory as float16 (the recipe's world: 3.9 GiB)
+PIXEL_DTYPE = torch.float16  # normalised pixels (about -2..2) lose nothing that matters at 3 significant digits; half of float32's memory
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ContrastiveConfig:
     text: dict[str, Any] = field(default_factory=dict)  # CLIPTextConfig kwargs (vocab, eos and pad ids come from the tokenizer)
     projection_dim: int = 64  # width of the joint embedding space
     logit_scale_init: float = 2.6592  # log(1/0.07), CLIP's initial temperature
+    hard_negatives: bool = False  # NegCLIP: each clip also sees one perturbed caption (a shape, colour or action changed, or two actors' swapped; gifqa.shapes.negatives) as an extra negative, drawn anew every step
     data: ContrastiveData = field(default_factory=ContrastiveData)
     optim: ContrastiveOptim = field(default_factory=ContrastiveOptim)
     log_every: int = 100  # steps between loss lines on stderr
@@ -97,17 +100,24 @@ def build_clip(cfg: ContrastiveConfig, tokenizer):
     return CLIPModel(config), vision
 
 
-def clip_loss(video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE over L2-normalised [B, D] video and text embeddings (pair i is the positive of row i)."""
-    logits = logit_scale.exp().clamp(max=100.0) * video @ text.t()  # [B, B]; CLIP clips the scale at 100
+def clip_loss(video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
+              text_negatives: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE over L2-normalised [B, D] video and text embeddings (pair i is the positive of row i).
+
+    ``text_negatives`` [B', D]: extra captions that match no clip (NegCLIP's hard negatives); they
+    join the captions each clip is scored against, and nothing else (a caption's softmax over
+    clips is unchanged)."""
+    scale = logit_scale.exp().clamp(max=100.0)  # CLIP clips the scale at 100
+    logits = scale * video @ text.t()  # [B, B]
     target = torch.arange(video.shape[0], device=video.device)
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+    v2t = logits if text_negatives is None else torch.cat([logits, scale * video @ text_negatives.t()], dim=1)  # [B, B + B']
+    return (F.cross_entropy(v2t, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
 def embed_videos(model, pixels: torch.Tensor) -> torch.Tensor:
     """[B, T, 3, S, S] -> [B, D]: mean of the frames' normalised embeddings, normalised (CLIP4Clip meanP)."""
     b, t = pixels.shape[:2]
-    frames = model.get_image_features(pixel_values=pixels.flatten(0, 1))
+    frames = model.get_image_features(pixel_values=pixels.flatten(0, 1).float())  # stored as PIXEL_DTYPE
     frames = getattr(frames, "pooler_output", frames)  # transformers >= 5 wraps the projected features
     return F.normalize(F.normalize(frames, dim=-1).view(b, t, -1).mean(1), dim=-1)
 
@@ -133,22 +143,67 @@ def retrieval_metrics(model, pixels: torch.Tensor, ids: torch.Tensor, mask: torc
     return out
 
 
+@torch.no_grad()
+def hard_negative_accuracy(model, data, texts: list[str], tokenizer, max_text: int, seed: int = 0) -> dict:
+    """Share of clips scored closer to their caption than to a hard negative of it (NegCLIP's
+    perturbations, gifqa.shapes.negatives), overall and per word class changed; 0.5 = blind to it."""
+    from gifqa.shapes.negatives import KINDS, hard_negative
+
+    model.eval()
+    v = embed_videos(model, data[0])  # [N, D]
+    pos = embed_texts(model, data[1], data[2])  # [N, D]
+    out = {}
+    for kind in ("any",) + KINDS:
+        rng = np.random.default_rng(seed)
+        negs = [hard_negative(t, rng, KINDS if kind == "any" else (kind,)) for t in texts]
+        enc = tokenizer(negs, padding=True, truncation=True, max_length=max_text, return_tensors="pt")
+        neg = embed_texts(model, enc["input_ids"], enc["attention_mask"])
+        out[kind] = round(float(((v * pos).sum(-1) > (v * neg).sum(-1)).float().mean()), 4)
+    return out
+
+
+def evaluate_clip(clip_dir, world_dir, split: str = "val", frames: int = 8, seed: int = 0) -> dict:
+    """Caption <-> clip retrieval and hard-negative accuracy of a saved CLIP folder on one split of a
+    generated world (``world_dir`` holds ``manifest.json``); the preset named in its training.json
+    (else ``shapes``) gives the pixel statistics."""
+    from transformers import CLIPModel
+
+    from gifqa.model.presets import load_preset
+    from gifqa.shapes.vocab import build_clip_tokenizer
+
+    clip_dir, world_dir = Path(clip_dir), Path(world_dir)
+    for need in (clip_dir / "config.json", world_dir / "manifest.json"):
+        if not need.is_file():
+            raise DataError(need, "missing; pass a scripts/train_clip.py output folder and a gifqa make-shapes folder")
+    record = clip_dir / "training.json"
+    preset = json.loads(record.read_text())["config"].get("preset", "shapes") if record.is_file() else "shapes"
+    tokenizer = build_clip_tokenizer()
+    model = CLIPModel.from_pretrained(clip_dir).eval()
+    max_text = model.config.text_config.max_position_embeddings
+    data, texts = _load_split(world_dir, split, frames, load_preset(preset).vision, tokenizer, max_text)
+    return {"clip": str(clip_dir), "split": split, "retrieval": retrieval_metrics(model, *data),
+            "hard_negatives": hard_negative_accuracy(model, data, texts, tokenizer, max_text, seed)}
+
+
 def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int):
-    """Pixels [N, T, 3, S, S], token ids / mask [N, L] of one split's GIFs and captions."""
+    """Pixels [N, T, 3, S, S] (PIXEL_DTYPE), token ids / mask [N, L] of one split's GIFs and captions; the captions."""
     from gifqa.media import load_video
     from gifqa.model.vision import preprocess_frames
 
     captions = dict(line.split("\t", 1) for line in (root / "descriptions.tsv").read_text().splitlines() if line)
     ids = root / split / "gif_ids.txt"
     if not ids.is_file():
-        raise DataError(f"{ids}: missing (a world generated by an older gifqa); delete {root} to regenerate it")
+        raise DataError(ids, f"missing (a world generated by an older gifqa); delete {root} to regenerate it")
     names = ids.read_text().split()
     if not names:
-        raise DataError(f"{root / split / 'gif_ids.txt'}: no GIFs listed")
-    pixels = torch.stack([preprocess_frames(load_video(root / "gifs" / n, frames).frames, vision) for n in names])
-    enc = tokenizer([captions[n].strip() for n in names], padding=True, truncation=True, max_length=max_text,
-                    return_tensors="pt")
-    return pixels, enc["input_ids"], enc["attention_mask"]
+        raise DataError(ids, "no GIFs listed")
+    # Filled in place: stacking a list would hold every clip twice at the peak.
+    pixels = torch.empty((len(names), frames, 3, vision.image_size, vision.image_size), dtype=PIXEL_DTYPE)
+    for i, n in enumerate(names):
+        pixels[i] = preprocess_frames(load_video(root / "gifs" / n, frames).frames, vision)
+    texts = [captions[n].strip() for n in names]
+    enc = tokenizer(texts, padding=True, truncation=True, max_length=max_text, return_tensors="pt")
+    return (pixels, enc["input_ids"], enc["attention_mask"]), texts
 
 
 def _param_groups(model, weight_decay: float) -> list[dict]:
@@ -171,16 +226,17 @@ def save_clip(model, tokenizer, vision, out: Path, metrics: dict, cfg: Contrasti
 def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
     """Train, evaluate retrieval on the validation split, save to ``cfg.output_dir``; returns the metrics."""
     from gifqa.shapes import generate_dataset
+    from gifqa.shapes.negatives import hard_negative
     from gifqa.training.data import SHAPES_DEFAULTS, shapes_world_dir
 
     out = Path(cfg.output_dir)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not empty; choose a new --output_dir (nothing is overwritten)")
     # 1. Data: the shapes world (generated once, shared with the gifqa recipe), decoded up front and
-    #    held in memory as float32 pixels: refuse sizes that would not fit comfortably.
+    #    held in memory as float16 pixels: refuse sizes that would not fit comfortably.
     params = {**SHAPES_DEFAULTS, **cfg.data.generate}
     size = int(params["size_px"])
-    need = (params["n_train"] + params["n_val"]) * cfg.data.frames * 3 * size * size * 4
+    need = (params["n_train"] + params["n_val"]) * cfg.data.frames * 3 * size * size * PIXEL_DTYPE.itemsize
     if need > MAX_PIXEL_BYTES:
         raise ConfigError(f"the decoded clips would take {need / 2**30:.1f} GiB (limit {MAX_PIXEL_BYTES / 2**30:.0f} GiB); "
                           "use fewer clips (data.generate.n_train) or frames (data.frames)")
@@ -190,8 +246,8 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
     model, vision = build_clip(cfg, tokenizer)
     max_text = model.config.text_config.max_position_embeddings
     t0 = time.perf_counter()
-    train = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text)
-    val = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text)
+    train, train_texts = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text)
+    val, val_texts = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text)
     log.info("decoded %d train and %d val clips in %.0f s", len(train[0]), len(val[0]), time.perf_counter() - t0)
 
     # 2. Optimizer: AdamW, linear warm-up then cosine decay.
@@ -202,6 +258,7 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
 
     # 3. Loop: each step draws a batch of distinct clips (an epoch-wise permutation, seeded).
     gen = torch.Generator().manual_seed(cfg.seed)
+    neg_rng = np.random.default_rng(cfg.seed)  # hard-negative captions, drawn anew each step
     order, pos, n = torch.randperm(len(train[0]), generator=gen), 0, len(train[0])
     bs = min(o.batch_size, n)
     history = []
@@ -211,8 +268,13 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
             order, pos = torch.randperm(n, generator=gen), 0
         idx = order[pos : pos + bs]
         pos += bs
+        negatives = None
+        if cfg.hard_negatives:
+            enc = tokenizer([hard_negative(train_texts[i], neg_rng) for i in idx.tolist()], padding=True,
+                            truncation=True, max_length=max_text, return_tensors="pt")
+            negatives = embed_texts(model, enc["input_ids"], enc["attention_mask"])  # [B, D]
         loss = clip_loss(embed_videos(model, train[0][idx]), embed_texts(model, train[1][idx], train[2][idx]),
-                         model.logit_scale)
+                         model.logit_scale, negatives)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), o.max_grad_norm)
@@ -224,7 +286,8 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
 
     # 4. Evaluate (caption <-> clip retrieval on held-out GIFs) and save.
     metrics = {"val": retrieval_metrics(model, *val), "train_subset": retrieval_metrics(model, *(x[:len(val[0])] for x in train)),
+               "val_hard_negatives": hard_negative_accuracy(model, val, val_texts, tokenizer, max_text, cfg.seed),
                "history": history, "seconds": round(time.perf_counter() - t0, 1)}
-    log.info("val retrieval %s", metrics["val"])
+    log.info("val retrieval %s; against hard negatives %s", metrics["val"], metrics["val_hard_negatives"])
     save_clip(model.eval(), tokenizer, vision, out, metrics, cfg)
     return metrics
