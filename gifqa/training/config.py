@@ -41,6 +41,7 @@ class SourceSpec:
     reactions: str | None = None  # JSONL {gif_name, label} for the reaction head
     split: str = "train"  # annotation split to train on
     generate: dict[str, Any] = field(default_factory=dict)  # shapes kind: kwargs of gifqa.shapes.generate_dataset
+    world_root: str | None = None  # shapes kind: the world is generated (once) under <world_root>/data/<name of the generator arguments>, where scripts/train_clip.py (data.world_root) finds it too; None = the run dir
 
 
 @dataclass
@@ -99,6 +100,8 @@ class TrainConfig:
         for i, s in enumerate(self.data.sources):
             if s.kind not in ("shapes", "tgif-qa", "synthetic-qa"):
                 raise ConfigError(f"data.sources[{i}].kind must be shapes, tgif-qa or synthetic-qa, got {s.kind!r}")
+            if s.world_root is not None and s.kind != "shapes":
+                raise ConfigError(f"data.sources[{i}].world_root is for kind: shapes only (this source is {s.kind!r})")
             bad = set(s.tasks) - set(ALL_TASKS)
             if bad:
                 raise ConfigError(f"data.sources[{i}].tasks: unknown {sorted(bad)}; known {list(ALL_TASKS)}")

@@ -119,10 +119,11 @@ def shapes_world_dir(run_dir: Path, generate: dict) -> Path:
 
 
 def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
-    """Generate the shapes world for a ``shapes`` source (once) and point the source at it."""
+    """Generate the shapes world for a ``shapes`` source (once; under its ``world_root`` or the run
+    dir) and point the source at it."""
     from gifqa.shapes import generate_dataset
 
-    root = shapes_world_dir(run_dir, source.generate)
+    root = shapes_world_dir(Path(source.world_root) if source.world_root else run_dir, source.generate)
     if not (root / "manifest.json").exists():
         generate_dataset(root, **{**SHAPES_DEFAULTS, **source.generate})
     return SourceSpec(
