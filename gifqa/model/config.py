@@ -28,6 +28,7 @@ PACKAGE_TINY_TOKENIZER = "package:tiny"
 # word-level tokenizer over gifqa-shapes' closed vocabulary, scripts/make_shapes_tokenizer.py).
 PACKAGE_TOKENIZER_PREFIX = "package:"
 LLM_TRAIN_MODES = ("lora", "full", "frozen")
+REACTION_POOLING = ("mean", "attention")
 
 
 @dataclass
@@ -180,6 +181,11 @@ class HeadsConfig:
 
     reaction: bool = True  # 43-way ReactionGIF head (sentiment and GoEmotions derived from it)
     dropout: float = 0.1  # dropout probability before the head
+    reaction_pooling: str = "mean"  # how the head pools the clip's Q-Former outputs: "mean" (over frames and queries) or "attention" (a learned probe attends over them, so it can weigh frames by their temporal embedding and pick queries)
+
+    def validate(self) -> None:
+        if self.reaction_pooling not in REACTION_POOLING:
+            raise ConfigError(f"heads.reaction_pooling must be one of {list(REACTION_POOLING)}, got {self.reaction_pooling!r}")
 
 
 @dataclass
@@ -224,6 +230,7 @@ class GifQAConfig:
         if self.llm.train != "lora" and self.lora.enabled:
             raise ConfigError(f"llm.train is {self.llm.train!r} but lora.enabled is true; LoRA goes with llm.train: lora only")
         self.mvm.validate()
+        self.heads.validate()
         self.keyframes.validate()
         if self.keyframes.frames is not None and self.keyframes.frames > self.projector.max_frames:
             raise ConfigError(f"keyframes.frames ({self.keyframes.frames}) exceeds projector.max_frames ({self.projector.max_frames})")

@@ -24,10 +24,22 @@ def reaction_labels() -> dict:
 
 
 class ReactionHead(nn.Module):
-    def __init__(self, width: int, dropout: float = 0.1):
+    """``pooling="mean"``: the clip is the mean of its Q-Former outputs, which forgets when and in which
+    query anything happened.  ``"attention"``: multihead attention pooling, one learned probe vector
+    attending over the T*Q outputs (the "MAP" head of SigLIP, Zhai et al. 2023, arXiv:2303.15343, after
+    the PMA block of Set Transformer, Lee et al. 2019); the outputs carry the temporal embedding, so the
+    probe can weigh early frames over late ones.  Padded frames are masked out in both."""
+
+    def __init__(self, width: int, dropout: float = 0.1, pooling: str = "mean"):
         super().__init__()
         labels = reaction_labels()
         self.labels = list(labels["reactions"])
+        self.pooling = pooling
+        if pooling == "attention":
+            self.probe = nn.Parameter(torch.randn(1, 1, width) * 0.02)  # [1, 1, D_q]
+            self.attention = nn.MultiheadAttention(width, 8 if width % 8 == 0 else 1, batch_first=True)
+        elif pooling != "mean":
+            raise ValueError(f"pooling must be 'mean' or 'attention', got {pooling!r}")
         self.norm = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(width, len(self.labels))
@@ -37,14 +49,22 @@ class ReactionHead(nn.Module):
             "to_goemotions", torch.tensor(labels["reaction_to_goemotions"], dtype=torch.float32), persistent=False
         )  # [43, 27]
 
-    def forward(self, queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Q-Former outputs [B, T, Q, D_q] -> logits [B, 43]; mean over the valid frames' tokens."""
+    def pool(self, queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Q-Former outputs [B, T, Q, D_q] (frame_mask [B, T], 1 = a real frame) -> one vector per clip [B, D_q]."""
+        b, _, q, _ = queries.shape
+        if self.pooling == "attention":
+            tokens = queries.flatten(1, 2)  # [B, T*Q, D_q]
+            pad = None if frame_mask is None else ~frame_mask.bool().repeat_interleave(q, dim=1)  # [B, T*Q], True = ignore
+            out, _ = self.attention(self.probe.expand(b, -1, -1), tokens, tokens, key_padding_mask=pad, need_weights=False)
+            return out[:, 0]  # [B, D_q]
         if frame_mask is None:
-            pooled = queries.mean(dim=(1, 2))
-        else:
-            w = frame_mask.to(queries.dtype)[:, :, None, None]  # [B, T, 1, 1]
-            pooled = (queries * w).sum(dim=(1, 2)) / (w.sum(dim=(1, 2)) * queries.shape[2]).clamp_min(1)
-        return self.classifier(self.dropout(self.norm(pooled)))
+            return queries.mean(dim=(1, 2))
+        w = frame_mask.to(queries.dtype)[:, :, None, None]  # [B, T, 1, 1]
+        return (queries * w).sum(dim=(1, 2)) / (w.sum(dim=(1, 2)) * q).clamp_min(1)
+
+    def forward(self, queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Q-Former outputs [B, T, Q, D_q] -> logits [B, 43]."""
+        return self.classifier(self.dropout(self.norm(self.pool(queries, frame_mask))))
 
     def sentiment(self, logits: torch.Tensor) -> torch.Tensor:
         """P(positive induced sentiment) [B]: probability mass on the 20 positive reactions."""

@@ -156,7 +156,8 @@ class GifQAModel(nn.Module):
             self.llm = base
             mvm_on = config.mvm.enabled and config.mvm.weight > 0
             self.mvm_decoder = MVMDecoder(config.llm.width) if mvm_on else None
-            self.reaction_head = ReactionHead(config.projector.width, config.heads.dropout) if config.heads.reaction else None
+            self.reaction_head = (ReactionHead(config.projector.width, config.heads.dropout, config.heads.reaction_pooling)
+                                  if config.heads.reaction else None)
         self._tokenizer = tokenizer
         self._check_widths()
 
