@@ -228,11 +228,15 @@ def test_short_shapes_run_beats_the_prior_on_val(tmp_path):
         import train_clip
     finally:
         sys.path.remove(str(REPO / "scripts"))
-    clip = tmp_path / "clip"
+    # Both steps share one world, 2,000 training GIFs (the recipe's 20,000 take minutes to generate).
+    clip, world = tmp_path / "clip", tmp_path / "world"
     assert train_clip.main(["--config", str(REPO / "scripts" / "configs" / "shapes-clip.yaml"), "--output_dir", str(clip),
-                            "--data.world_root", str(tmp_path / "world"), "--optim.max_steps", "300"]) == 0
+                            "--data.world_root", str(world), "--data.generate.n_train", "2000",
+                            "--optim.max_steps", "300"]) == 0
     recipe = yaml.safe_load(SHAPES.read_text())
-    recipe["data"]["sources"][0]["tasks"] = ["frameqa"]  # one stream: a short run has a clear signal
+    source = recipe["data"]["sources"][0]
+    source["tasks"] = ["frameqa"]  # one stream: a short run has a clear signal
+    source["world_root"], source["generate"]["n_train"] = str(world), 2000
     recipe["model"]["overrides"]["vision"]["hub_id"] = str(clip)
     (tmp_path / "short.yaml").write_text(yaml.safe_dump(recipe))
     run = tmp_path / "run"
@@ -240,7 +244,8 @@ def test_short_shapes_run_beats_the_prior_on_val(tmp_path):
           "50", "--eval.every", "0", "--eval.limit", "200", "--eval.tasks", "[tgif-qa/frameqa]",
           recipe=tmp_path / "short.yaml")
     model_acc = [r for r in metrics(run) if "eval" in r][-1]["eval"]["tgif-qa/frameqa"]["accuracy"]
-    root = next((run / "data").glob("shapes-*"))
+    root = next((world / "data").glob("shapes-*"))
+    assert not (run / "data").exists()  # the run reused the CLIP step's world
     prior = PriorBaseline({"frameqa": load_tgifqa("frameqa", "train_full", root / "train")})
     res = evaluate(prior, get_tasks("tgif-qa/frameqa"), annotations_dir=root / "val", gif_dir=None,
                    out_dir=tmp_path / "prior", split="test", limit=200, progress=False, rank=0, world=1)
