@@ -14,6 +14,8 @@ import json
 import torch
 from torch import nn
 
+from gifqa.model.config import REACTION_POOLING
+
 
 @functools.lru_cache(maxsize=1)
 def reaction_labels() -> dict:
@@ -37,9 +39,10 @@ class ReactionHead(nn.Module):
         self.pooling = pooling
         if pooling == "attention":
             self.probe = nn.Parameter(torch.randn(1, 1, width) * 0.02)  # [1, 1, D_q]
+            # 8 heads where the width allows (64 -> 8 of 8 channels), else one.
             self.attention = nn.MultiheadAttention(width, 8 if width % 8 == 0 else 1, batch_first=True)
-        elif pooling != "mean":
-            raise ValueError(f"pooling must be 'mean' or 'attention', got {pooling!r}")
+        elif pooling not in REACTION_POOLING:
+            raise ValueError(f"pooling must be one of {list(REACTION_POOLING)}, got {pooling!r}")
         self.norm = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(width, len(self.labels))
