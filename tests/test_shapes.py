@@ -147,3 +147,27 @@ def test_actor_colours_are_exact_in_every_gif():
                 assert tuple(COLOURS[actor.colour]) in pixels, (seed, actor.name)
             checked_blink |= seed == 0
     assert checked_blink
+
+
+def test_scene_for_redraws_every_split(dataset):
+    """scene_for (the analyses' ground truth) re-draws the very scene each GIF was written from."""
+    from gifqa.shapes.dataset import caption, scene_for
+
+    for line in (dataset / "descriptions.tsv").read_text().splitlines():
+        name, desc = line.split("\t")
+        assert caption(scene_for(name, seed=3, size_px=64)) == desc, name
+    with pytest.raises(ValueError, match="not a gifqa-shapes GIF name"):
+        scene_for("shapes_nosuchsplit_000001")
+
+
+def test_count_coverage_script(dataset, capsys):
+    """scripts/shapes_count_coverage.py: more frames never cover a repetition worse; 'all frames' bound."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import shapes_count_coverage as cov
+    finally:
+        sys.path.pop(0)
+    assert cov.main(["--world", str(dataset), "--split", "test_compositional", "--frames", "2", "40"]) == 0
+    table = capsys.readouterr().out.strip().splitlines()[-2:]
+    two, forty = ([float(c) for c in row.strip("|").split("|")[1:]] for row in table)
+    assert two[1] < 1.0 and forty[1] == 1.0 and forty[0] > two[0]

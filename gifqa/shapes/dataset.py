@@ -139,6 +139,26 @@ def _write_table(path: Path, task: str, rows: list, start_id: int) -> int:
     return n
 
 
+def _scene_and_rng(seed: int, split: str, index: int, size_px: int, held_list: list) -> tuple[Scene, np.random.Generator]:
+    """The scene of GIF ``index`` of ``split``, and its RNG after drawing it (rendering and the
+    questions draw from it next)."""
+    rng = np.random.default_rng([seed, SPLITS.index(split), index])
+    if split == "test_compositional":
+        return sample_scene(rng, size_px=size_px, main_triple=held_list[int(rng.integers(len(held_list)))]), rng
+    return sample_scene(rng, size_px=size_px, forbidden=set(held_list)), rng
+
+
+def scene_for(gif_name: str, *, seed: int = 0, size_px: int = 64) -> Scene:
+    """Re-draw the scene behind a generated GIF from its name (``shapes_<split>_<index>``) and the
+    dataset's seed and size (its manifest.json): the ground truth the annotations were written from,
+    for analyses that need more than the annotation files hold (segment times, places)."""
+    prefix, _, index = gif_name.removesuffix(".gif").rpartition("_")
+    split = prefix.removeprefix("shapes_")
+    if not prefix.startswith("shapes_") or split not in SPLITS or not index.isdigit():
+        raise ValueError(f"{gif_name!r} is not a gifqa-shapes GIF name (shapes_<split>_<index>)")
+    return _scene_and_rng(seed, split, int(index), size_px, sorted(held_out_triples(seed)))[0]
+
+
 def generate_dataset(
     out_dir,
     *,
@@ -157,21 +177,16 @@ def generate_dataset(
     """
     out = Path(out_dir)
     (out / "gifs").mkdir(parents=True, exist_ok=True)
-    held = held_out_triples(seed)
+    held_list = sorted(held_out_triples(seed))
     counts = dict(zip(SPLITS, (n_train, n_val, n_test, n_compositional)))
     descriptions, reactions = [], []
     key = 0
     next_ids = {t: 1 for t in HEADERS}
-    held_list = sorted(held)
-    for split_id, split in enumerate(SPLITS):
+    for split in SPLITS:
         rows = _Rows([], [], [], [])
         split_gifs = []
         for i in range(counts[split]):
-            rng = np.random.default_rng([seed, split_id, i])
-            if split == "test_compositional":
-                scene = sample_scene(rng, size_px=size_px, main_triple=held_list[int(rng.integers(len(held_list)))])
-            else:
-                scene = sample_scene(rng, size_px=size_px, forbidden=held)
+            scene, rng = _scene_and_rng(seed, split, i, size_px, held_list)
             gif_name = f"shapes_{split}_{i:06d}"
             save_gif(scene, render_frames(scene, rng), out / "gifs" / f"{gif_name}.gif")
             desc = caption(scene)
