@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/gifqa ask examples/shapes_blue_square_bounce.gif "what shape is blue ?" --model checkpoints/gifqa-shapes
+	.venv/bin/gifqa ask examples/shapes_blue_circle_blink.gif "what shape is blue ?" --model checkpoints/gifqa-shapes
 
 test: setup
 	.venv/bin/python -m pytest -q
