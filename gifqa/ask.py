@@ -89,7 +89,9 @@ class _FrameTokenMemo:
     The frame tokens do not depend on the question (the Q-Former sees only the frames), so a
     second question about a clip reuses them and runs only the LLM: "reusing frame features
     per GIF" in batch mode.  A question-aware Q-Former (``projector.question_aware``) reads the
-    prompt, so there the prompt's token ids are part of the key.  Installed as an instance
+    prompt, so there the prompt's token ids are part of the key, and the vision tower's features,
+    which do not depend on it, are remembered per clip on their own: a new question about the clip
+    runs the projector and the LLM, not the tower.  Installed as an instance
     attribute that shadows the method (as gifqa.training.features does for cached vision features).  A clip is recognised by its
     pixel tensor's storage, offset, shape and version counter; the memo holds a reference to
     the tensor, so the storage cannot be freed and reused by another clip while remembered.
@@ -97,8 +99,10 @@ class _FrameTokenMemo:
 
     def __init__(self, model, size: int):
         self.inner = model.encode_frames
+        self.model = model
         self.question_aware = model.config.projector.question_aware
         self.memo: OrderedDict = OrderedDict()
+        self.features: OrderedDict = OrderedDict()  # question-aware only: clip key -> (pixels, tower features)
         self.size = size
         self.hits = 0
         model.encode_frames = self
@@ -115,17 +119,32 @@ class _FrameTokenMemo:
         if self.question_aware and text_ids is not None:
             m = torch.ones_like(text_ids) if text_mask is None else text_mask
             prompt = tuple(text_ids[0][m[0].bool()].tolist())
-        key = (pv.untyped_storage().data_ptr(), pv.storage_offset(), tuple(pv.shape[1:]), tuple(pv.stride()[1:]),
-               pv._version, torch.is_autocast_enabled(), prompt)
+        clip = (pv.untyped_storage().data_ptr(), pv.storage_offset(), tuple(pv.shape[1:]), tuple(pv.stride()[1:]),
+                pv._version, torch.is_autocast_enabled())
+        key = (*clip, prompt)
         if key in self.memo:
             self.memo.move_to_end(key)
             self.hits += 1
             return self.memo[key][1]
-        out = self.inner(pv, None, text_ids, text_mask)
-        self.memo[key] = (pv, out)
-        if len(self.memo) > self.size:
-            self.memo.popitem(last=False)
+        if self.question_aware:
+            if clip in self.features:
+                self.features.move_to_end(clip)
+                feats = self.features[clip][1]
+            else:
+                feats = self.model.vision(pv.flatten(0, 1).to(self.model.device)).unflatten(0, pv.shape[:2])  # [1, T, N, D_v]
+                _remember(self.features, clip, (pv, feats), self.size)
+            out = self.model.project_frames(feats, None, text_ids, text_mask)
+        else:
+            out = self.inner(pv, None, text_ids, text_mask)
+        _remember(self.memo, key, (pv, out), self.size)
         return out
+
+
+def _remember(memo: OrderedDict, key, value, size: int) -> None:
+    """Insert into an LRU memo of at most ``size`` entries."""
+    memo[key] = value
+    if len(memo) > size:
+        memo.popitem(last=False)
 
 
 class Answerer:

@@ -100,14 +100,22 @@ def test_ask_memo_keys_on_the_prompt_for_a_question_aware_model():
     from gifqa.ask import _FrameTokenMemo
 
     model = _model()
-    memo = _FrameTokenMemo(model, size=8)
     pv = pixel_values(batch=1)
     a, b = (_prompt_ids(model, [p]) for p in PROMPTS)
+    with torch.no_grad():
+        want_a, want_b = (model.encode_frames(pv.clone(), None, *x)[0] for x in (a, b))  # no memo yet
+    memo = _FrameTokenMemo(model, size=8)
+    tower_calls = []
+    model.vision.register_forward_hook(lambda *_: tower_calls.append(1))
     with torch.no_grad():
         ta = model.encode_frames(pv, None, *a)[0]
         tb = model.encode_frames(pv, None, *b)[0]
         ta2 = model.encode_frames(pv, None, *a)[0]
     assert not torch.allclose(ta, tb) and ta2 is ta and memo.hits == 1
+    # the tower ran once for the clip: a new question reruns the projector only, with the same result
+    assert len(tower_calls) == 1
+    torch.testing.assert_close(ta, want_a)
+    torch.testing.assert_close(tb, want_b)
 
 
 def test_question_aware_config_is_validated():

@@ -231,10 +231,20 @@ class GifQAModel(nn.Module):
             pixel_values = pixel_values[None]
         bsz, n_frames = pixel_values.shape[:2]
         feats = self.vision(pixel_values.flatten(0, 1).to(self.device))  # 1. [B*T, N, D_v]
+        return self.project_frames(feats.unflatten(0, (bsz, n_frames)), frame_mask, text_ids, text_mask)
+
+    def project_frames(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None,
+                       text_ids: torch.Tensor | None = None, text_mask: torch.Tensor | None = None):
+        """The vision tower's features [B, T, N, D_v] -> what ``encode_frames`` returns (its steps 2-3).
+
+        Separate so that features computed elsewhere (the training feature cache, the ask memo of a
+        question-aware Q-Former) go through exactly the same projector and validity mask."""
+        bsz, n_frames = features.shape[:2]
+        feats = features.flatten(0, 1).to(self.device)  # [B*T, N, D_v]
         tokens, queries = self.projector(feats, n_frames, text_ids, text_mask)  # 2. [B, T*Q, D_lm], [B, T, Q, D_q]
         if frame_mask is None:
             frame_mask = torch.ones(bsz, n_frames, dtype=torch.bool, device=self.device)
-        valid = frame_mask.to(self.device).bool().repeat_interleave(self.config.projector.num_query_tokens, dim=1)
+        valid = frame_mask.to(self.device).bool().repeat_interleave(self.config.projector.num_query_tokens, dim=1)  # 3.
         return tokens, queries, valid
 
     # text -------------------------------------------------------------------------------

@@ -200,13 +200,8 @@ def encode_from_features(model):
     def encode(features: torch.Tensor, frame_mask: torch.Tensor | None = None, text_ids=None, text_mask=None):
         if features.ndim == 3:
             features = features[None]
-        bsz, n_frames = features.shape[:2]
-        feats = features.flatten(0, 1).to(model.device).float()  # [B*T, N, D_v], as VisionTower returns
-        tokens, queries = model.projector(feats, n_frames, text_ids, text_mask)  # [B, T*Q, D_lm], [B, T, Q, D_q]
-        if frame_mask is None:
-            frame_mask = torch.ones(bsz, n_frames, dtype=torch.bool, device=model.device)
-        valid = frame_mask.to(model.device).bool().repeat_interleave(model.config.projector.num_query_tokens, dim=1)
-        return tokens, queries, valid
+        # float32, as VisionTower returns (the cache may store float16)
+        return model.project_frames(features.float(), frame_mask, text_ids, text_mask)
 
     return encode
 
