@@ -131,7 +131,7 @@ class _FrameTokenMemo:
                 self.features.move_to_end(clip)
                 feats = self.features[clip][1]
             else:
-                feats = self.model.vision(pv.flatten(0, 1).to(self.model.device)).unflatten(0, pv.shape[:2])  # [1, T, N, D_v]
+                feats = self.model.frame_features(pv)  # [1, T, N, D_v]
                 _remember(self.features, clip, (pv, feats), self.size)
             out = self.model.project_frames(feats, None, text_ids, text_mask)
         else:

@@ -15,13 +15,13 @@ model can count at that budget.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from gifqa.data.tgifqa import annotation_path, read_annotation_file
 from gifqa.media.sampling import browser_duration_ms, timeline, uniform_by_time
 from gifqa.shapes.dataset import scene_for
 from gifqa.shapes.world import ACTIONS, Segment
@@ -53,14 +53,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     manifest = json.loads((args.world / "manifest.json").read_text())
     prefix = "Train" if args.split == "train" else "Test"
-    with open(args.world / args.split / f"{prefix}_count_question.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+    records = read_annotation_file(annotation_path(args.world / args.split, "count", prefix), "count")
     asked = []
-    for r in rows:
-        scene = scene_for(r["gif_name"], seed=manifest["seed"], size_px=manifest["size_px"])
-        seg = asked_segment(scene, r["question"])
-        if seg.count != int(r["answer"]):  # the re-drawn scene must be the one the file was written from
-            raise SystemExit(f"{r['gif_name']}: re-drawn count {seg.count} != annotated {r['answer']}; wrong seed?")
+    for r in records:
+        scene = scene_for(r.gif_name, seed=manifest["seed"], size_px=manifest["size_px"])
+        seg = asked_segment(scene, r.question)
+        if seg.count != r.answer:  # the re-drawn scene must be the one the file was written from
+            raise SystemExit(f"{r.gif_name}: re-drawn count {seg.count} != annotated {r.answer}; wrong seed?")
         asked.append((scene, seg))
     print(f"{args.split}: {len(asked)} count questions, {args.world}")
     print("| frames | median frames per repetition | >= 2 per repetition | >= 3 per repetition |")

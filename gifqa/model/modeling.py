@@ -227,11 +227,15 @@ class GifQAModel(nn.Module):
 
         ``text_ids`` / ``text_mask`` [B, L]: the prompt (never the answer), which a question-aware
         Q-Former (``projector.question_aware``) reads; other projectors ignore it."""
+        return self.project_frames(self.frame_features(pixel_values), frame_mask, text_ids, text_mask)
+
+    def frame_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Step 1 of ``encode_frames``: pixel_values [B, T, 3, S, S] (or one clip [T, 3, S, S]) -> the
+        vision tower's features [B, T, N, D_v]."""
         if pixel_values.ndim == 4:
             pixel_values = pixel_values[None]
-        bsz, n_frames = pixel_values.shape[:2]
         feats = self.vision(pixel_values.flatten(0, 1).to(self.device))  # 1. [B*T, N, D_v]
-        return self.project_frames(feats.unflatten(0, (bsz, n_frames)), frame_mask, text_ids, text_mask)
+        return feats.unflatten(0, pixel_values.shape[:2])
 
     def project_frames(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None,
                        text_ids: torch.Tensor | None = None, text_mask: torch.Tensor | None = None):
