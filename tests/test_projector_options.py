@@ -63,6 +63,21 @@ def test_patch_position_embedding_starts_at_zero_and_trains():
     assert groups == {"projection"}
 
 
+def test_patch_position_std_starts_the_embedding_random():
+    """A from-scratch Q-Former learns place only from a non-zero start (report.md, gifqa-shapes)."""
+    torch.manual_seed(0)
+    model = tiny_model(projector__patch_position_embedding=True, projector__patch_position_std=1.0)
+    pos = model.projector.patch_position
+    assert 0.8 < pos.std().item() < 1.2 and pos.abs().min() > 0
+    torch.manual_seed(0)
+    zero = tiny_model(projector__patch_position_embedding=True)
+    assert torch.count_nonzero(zero.projector.patch_position) == 0
+    with pytest.raises(ConfigError, match="patch_position_std must be >= 0"):
+        tiny_config(projector__patch_position_embedding=True, projector__patch_position_std=-1.0)
+    with pytest.raises(ConfigError, match="patch_position_embedding is false"):
+        tiny_config(projector__patch_position_std=1.0)
+
+
 def _script(name):
     import importlib
     import sys

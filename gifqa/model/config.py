@@ -78,7 +78,8 @@ class ProjectorConfig:
     num_query_tokens: int = 32  # learned queries, i.e. visual tokens per frame (Q)
     max_frames: int = 16  # frames per clip the temporal embedding covers (T_max)
     temporal_embedding: bool = True  # add a learned per-frame-position vector to each frame's queries; False = none (the LLM's own positions still order the frames)
-    patch_position_embedding: bool = False  # add a learned vector per token position (zero at init) to the frame tokens the queries cross-attend to, so a query can pick a place in the frame by position rather than by content alone
+    patch_position_embedding: bool = False  # add a learned vector per token position to the frame tokens the queries cross-attend to, so a query can pick a place in the frame by position rather than by content alone
+    patch_position_std: float = 0.0  # std of those vectors at init (units of the tower's output features); 0 = zeros, which leaves a pretrained Q-Former's outputs unchanged; a from-scratch Q-Former learns place far better from a non-zero start (report.md, gifqa-shapes)
     decorrelation_weight: float = 0.0  # training only: weight of the query-decorrelation loss (mean squared cosine between a frame's query outputs, each centred on its batch mean; projector.query_decorrelation); 0 = off
     question_aware: bool = False  # InstructBLIP's instruction-aware Q-Former: the prompt's tokens (LLM tokenizer ids; the Q-Former's own embedding table, sized to the LLM vocabulary) join the queries in self-attention, so what the queries extract from a frame depends on the question
     init_from: str | None = None  # hub id / local dir of a BLIP-2 or InstructBLIP checkpoint for qformer.* and query_tokens
@@ -98,6 +99,11 @@ class ProjectorConfig:
             )
         if self.decorrelation_weight < 0:
             raise ConfigError("projector.decorrelation_weight must be >= 0")
+        if self.patch_position_std < 0:
+            raise ConfigError("projector.patch_position_std must be >= 0")
+        if self.patch_position_std and not self.patch_position_embedding:
+            raise ConfigError("projector.patch_position_std is set but projector.patch_position_embedding is false; "
+                              "turn the embedding on or drop the std")
         if self.num_query_tokens < 1 or self.max_frames < 1:
             raise ConfigError("projector.num_query_tokens and projector.max_frames must be >= 1")
         if self.cross_attention_on_width_mismatch not in ("reinit", "error"):

@@ -42,10 +42,14 @@ class Projector(nn.Module):
         # projector.temporal_embedding: false (an ablation) builds none; the LLM's positions still order frames.
         self.temporal_embedding = nn.Parameter(torch.zeros(p.max_frames, p.width)) if p.temporal_embedding else None  # [T_max, D_q]
         # projector.patch_position_embedding: the Q-Former's cross-attention has no positions of its own;
-        # the tower's (added at its input) may be faint in its output tokens.  Zero at init, like the
-        # temporal embedding, so a pretrained Q-Former starts unchanged.
-        self.patch_position = (nn.Parameter(torch.zeros(cfg.vision.num_tokens, cfg.vision.width))  # [N, D_v]
-                               if p.patch_position_embedding else None)
+        # the tower's (added at its input) may be faint in its output tokens.  projector.patch_position_std
+        # = 0 starts it at zero, like the temporal embedding, so a pretrained Q-Former starts unchanged; a
+        # from-scratch one needs a non-zero start to learn to use it (report.md, gifqa-shapes).
+        self.patch_position = None
+        if p.patch_position_embedding:
+            shape = (cfg.vision.num_tokens, cfg.vision.width)
+            init = torch.randn(shape) * p.patch_position_std if p.patch_position_std else torch.zeros(shape)
+            self.patch_position = nn.Parameter(init)  # [N, D_v]
         self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
 
     def queries(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
