@@ -147,3 +147,17 @@ def test_report_counts_real_presets_from_configs():
     assert "| llm | 1,543,714,304 |" in text  # Qwen2.5-1.5B without embeddings tied twice
     assert "| vision | 303,179,776 |" in text  # CLIP ViT-L/14 vision tower
     assert "Training memory estimate" in text and "| total |" in text
+
+
+@pytest.mark.parametrize("overrides", [{}, {"llm__train": "full", "lora__enabled": False}])
+def test_model_card_counts_what_the_folder_holds(tmp_path, overrides):
+    """The card's "trained" row counts the trained weights (here, with no frozen tower saved: the safetensors
+    plus the LoRA adapter), and its file list names only what the folder holds."""
+    model = tiny_model(**overrides)
+    model.save_pretrained(tmp_path)
+    saved = sum(t.numel() for t in load_file(str(tmp_path / "gifqa_modules.safetensors")).values())
+    saved += model.parameter_counts()["lora"]
+    card = (tmp_path / "README.md").read_text()
+    assert f"| trained | {saved:,} |" in card
+    assert ("`adapter/`" in card) == model.config.lora.enabled
+    assert ("the LLM" in card) == (model.config.llm.train == "full")

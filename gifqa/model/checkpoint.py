@@ -66,7 +66,18 @@ def _trained_state(model) -> dict[str, torch.Tensor]:
 def _model_card(model) -> str:
     c = model.config
     counts = model.parameter_counts()
-    trained = sum(v for k, v in counts.items() if k not in ("vision", "llm"))
+    # What this folder holds weights for: the projector, heads and MVM decoder always; the LLM and the
+    # tower only when they were trained (llm.train: full, vision.train); LoRA in adapter/.
+    frozen = {"vision"} if not c.vision.train else set()
+    if c.llm.train != "full":
+        frozen.add("llm")
+    trained = sum(v for k, v in counts.items() if k not in frozen)
+    stored = ["projector", "heads", "MVM decoder"]
+    stored += ["the LLM"] if c.llm.train == "full" else []
+    stored += ["the vision tower"] if c.vision.train or c.vision.save_weights else []
+    files = [f"`config.json` (configuration)", f"`{MODULES_FILE}` ({', '.join(stored)})"]
+    files += [f"`{ADAPTER_DIR}/` (peft LoRA adapter)"] if c.lora.enabled else []
+    files += [f"`{TOKENIZER_DIR}/` (the tokenizer)"] if c.llm.train == "full" else []
     lines = [
         f"# gifqa model: {c.name}", "",
         c.description or "A gifqa video question-answering model.", "",
@@ -88,8 +99,7 @@ def _model_card(model) -> str:
         f"| trained | {trained:,} |", "",
         "## Use", "", "```python", "from gifqa.model import GifQAModel",
         "model = GifQAModel.from_pretrained(\"path/to/this/folder\")", "```", "",
-        "Files: `config.json` (configuration), `gifqa_modules.safetensors` (trained projector, heads, MVM decoder),"
-        " `adapter/` (peft LoRA adapter).", "",
+        "Files: " + ", ".join(files) + ".", "",
     ]
     return "\n".join(lines)
 
