@@ -160,6 +160,30 @@ def test_scene_for_redraws_every_split(dataset):
         scene_for("shapes_nosuchsplit_000001")
 
 
+def test_location_answers_match_where_the_pixels_are(dataset):
+    """Every "where is the <colour> <shape> ?" answer names the quarter of the frame where that colour's
+    pixels are (the place questions were near chance for the model, so the labels were checked first)."""
+    from gifqa.shapes.world import COLOURS
+
+    checked = 0
+    for split in SPLITS:
+        prefix = "Train" if split == "train" else "Test"
+        for row in _read(dataset / split / f"{prefix}_frameqa_question.csv")[1:]:
+            gif, question, answer = row[0], row[1], row[2]
+            if not question.startswith("where is"):
+                continue
+            colour = question.split()[3]
+            frames = load_video(dataset / "gifs" / f"{gif}.gif").frames.astype(int)  # [T, H, W, 3]
+            mask = np.abs(frames - np.array(COLOURS[colour])).sum(-1) == 0  # [T, H, W]; the palette holds it exactly
+            assert mask.any(), (gif, colour)
+            _, ys, xs = np.nonzero(mask)
+            x, y = xs.mean() / frames.shape[2], ys.mean() / frames.shape[1]
+            seen = "left" if x < 0.35 else "right" if x > 0.65 else ("top" if y < 0.56 else "bottom")
+            assert seen == answer, (gif, question, answer, round(x, 2), round(y, 2))
+            checked += 1
+    assert checked >= 30
+
+
 def test_count_coverage_script(dataset, capsys):
     """scripts/shapes_count_coverage.py: more frames never cover a repetition worse; 'all frames' bound."""
     sys.path.insert(0, str(REPO / "scripts"))
