@@ -66,8 +66,9 @@ def _trained_state(model) -> dict[str, torch.Tensor]:
 def _model_card(model) -> str:
     c = model.config
     counts = model.parameter_counts()
-    # What this folder holds weights for: the projector, heads and MVM decoder always; the LLM and the
-    # tower only when they were trained (llm.train: full, vision.train); LoRA in adapter/.
+    # Trained: the projector, heads and MVM decoder always; the LLM with llm.train: full, the tower with
+    # vision.train; LoRA (in adapter/).  Stored in the safetensors: those, plus a frozen tower with
+    # vision.save_weights.
     frozen = {"vision"} if not c.vision.train else set()
     if c.llm.train != "full":
         frozen.add("llm")
