@@ -17,9 +17,9 @@ CKPT = REPO / "checkpoints" / "gifqa-shapes"
 EXAMPLES = json.loads((REPO / "examples" / "shapes_examples.json").read_text())
 # The README quick start: `gifqa ask examples/shapes_blue_circle_blink.gif "what shape is blue ?"
 # --model checkpoints/gifqa-shapes` prints `circle` (the training prior for shape questions is
-# "triangle", so this answer comes from the pixels).  Until the question-aware model (report.md, "This
-# round") the quick start was the blue square of shapes_blue_square_bounce.gif, which this model gets
-# wrong (`circle`, not a shape of that clip); scripts/score_shapes_examples.py counts both.
+# "triangle", so this answer comes from the pixels).  Until the question-aware model of commit 2d0e993
+# the quick start was the blue square of shapes_blue_square_bounce.gif, which that model got wrong
+# (`circle`); scripts/score_shapes_examples.py asks both.
 QUICKSTART = ("examples/shapes_blue_circle_blink.gif", "what shape is blue ?")
 
 
