@@ -1,4 +1,5 @@
-"""Projector options against query collapse: the decorrelation loss and the patch position embedding."""
+"""Projector options: the decorrelation loss and the patch position embedding (against query collapse and for
+place), query windows (locality); and the by-shapes tables of scripts/frameqa_by_actors.py."""
 
 from __future__ import annotations
 
@@ -78,6 +79,34 @@ def test_patch_position_std_starts_the_embedding_random():
         tiny_config(projector__patch_position_std=1.0)
 
 
+def test_query_windows_keep_each_query_inside_its_window():
+    from gifqa.model.projector import query_window_mask
+
+    mask = query_window_mask(8, 2, 17)  # 4x4 patches, 2x2 windows of 3x3, two queries each
+    grids = mask[:, 1:].reshape(8, 4, 4)
+    assert not mask[:, 0].any() and mask.sum(1).tolist() == [9] * 8
+    assert grids[0, :3, :3].all() and not grids[0, 3].any() and not grids[0, :, 3].any()
+    assert torch.equal(grids[0], grids[1]) and grids[7, 1:, 1:].all()
+    assert grids.any(0).all()  # every patch is read by some query
+    with pytest.raises(ConfigError, match="multiple of query_windows"):
+        tiny_config(projector__num_query_tokens=6, projector__query_windows=2)
+    with pytest.raises(ConfigError, match="square patch grid"):
+        tiny_model(projector__num_query_tokens=25, projector__query_windows=5)
+
+    model = tiny_model(projector__num_query_tokens=4, projector__query_windows=2, projector__question_aware=True).eval()
+    proj = model.projector
+    proj.qformer.set_attn_implementation("eager")
+    proj.record_attentions = True
+    enc = _enc(model)
+    model.encode_frames(pixel_values(), None, enc["input_ids"], enc["attention_mask"])
+    for att in proj.cross_attentions:  # [B*T, H, Q, N]
+        assert att.shape[2] == 4
+        outside = att.masked_select(~proj.window_mask[None, None].expand_as(att))
+        assert outside.abs().max() == 0
+        torch.testing.assert_close(att.sum(-1), torch.ones_like(att.sum(-1)))
+    assert "projector.window_mask" not in model.state_dict()  # derived from the config, not saved
+
+
 def _script(name):
     import importlib
     import sys
@@ -126,3 +155,24 @@ def test_frameqa_by_actors_splits_accuracy_by_shapes_on_screen(tmp_path):
                             for v, p in [("F1", "red"), ("F2", "blue"), ("F3", "blue")]))
     table = _script("frameqa_by_actors").table(pred, ann)
     assert "| color | 0.67 (n=3) | 1.00 (n=1) | 0.50 (n=2) |" in table
+
+
+def test_task_table_splits_other_tasks_by_shapes_on_screen(tmp_path):
+    import json
+
+    desc = tmp_path / "descriptions.tsv"
+    desc.write_text("g0.gif\ta red circle nods once and then spins twice .\n"
+                    "g1.gif\ta blue circle nods once and then grows twice while a green star spins .\n")
+    ann = tmp_path / "Test_transition_question.csv"
+    ann.write_text("gif_name\tquestion\ta1\ta2\ta3\ta4\ta5\tanswer\tvid_id\tkey\n"
+                   "g0\tq\tnod\tspin\tgrow\tblink\tshake\t1\tT1\t0\n"
+                   "g1\tq\tnod\tspin\tgrow\tblink\tshake\t2\tT2\t1\n")
+    pred = tmp_path / "predictions.jsonl"
+    pred.write_text("".join(json.dumps({"vid_id": v, "prediction": p}) + "\n" for v, p in [("T1", 1), ("T2", 0)]))
+    script = _script("frameqa_by_actors")
+    assert "| transition | 0.50 (n=2) | 1.00 (n=1) | 0.00 (n=1) |" in script.task_table(pred, ann, desc)
+    count = tmp_path / "Test_count_question.csv"
+    count.write_text("gif_name\tquestion\tanswer\tvid_id\tkey\ng0\tq\t3\tC1\t0\ng1\tq\t2\tC2\t1\n")
+    pred.write_text("".join(json.dumps({"vid_id": v, "prediction": p}) + "\n" for v, p in [("C1", 1), ("C2", 2)]))
+    table = script.task_table(pred, count, desc)
+    assert table.startswith("| MSE |") and "| count | 2.00 (n=2) | 4.00 (n=1) | 0.00 (n=1) |" in table

@@ -1,5 +1,6 @@
 """The reaction head's pooling: the mean (default, what shipped checkpoints hold) and attention
-pooling with a learned probe (heads.reaction_pooling: attention)."""
+pooling with a learned probe (heads.reaction_pooling: attention); and its input: the Q-Former
+outputs (default) or the LLM's states at the frame tokens (heads.reaction_input: llm)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ import torch
 from gifqa.errors import ConfigError
 from gifqa.model.heads import ReactionHead
 from tests.model_helpers import pixel_values, tiny_config, tiny_model
+
+
+def _round_trip(model, pv, tmp_path):
+    """Save, load strictly, and check the reloaded model gives the same reaction logits; returns it."""
+    from gifqa.model import GifQAModel
+
+    model.eval()
+    model.save_pretrained(tmp_path / "ck")
+    back = GifQAModel.from_pretrained(str(tmp_path / "ck")).eval()
+    torch.testing.assert_close(back.classify_reaction(pv), model.classify_reaction(pv))
+    return back
 
 
 def test_mean_pooling_is_the_default_and_adds_no_parameters():
@@ -46,10 +58,35 @@ def test_attention_pooling_weighs_tokens_and_trains_and_round_trips(tmp_path):
     loss.backward()
     assert model.reaction_head.probe.grad.abs().sum() > 0
     assert model.projector.query_tokens.grad.abs().sum() > 0
-    model.eval()
-    model.save_pretrained(tmp_path / "ck")
-    from gifqa.model import GifQAModel
+    assert _round_trip(model, pv, tmp_path).config.heads.reaction_pooling == "attention"
 
-    back = GifQAModel.from_pretrained(str(tmp_path / "ck")).eval()
-    assert back.config.heads.reaction_pooling == "attention"
-    torch.testing.assert_close(back.classify_reaction(pv), model.classify_reaction(pv))
+
+def test_llm_input_reads_frame_order_and_ignores_padding(tmp_path):
+    # Without a temporal embedding and with mean pooling, the Q-Former outputs are a set of frames:
+    # reversing the clip cannot change the logits.  The LLM's states at the frame tokens have read the
+    # frames in order, so the same head on them must see the reversal (a motion is an order of poses).
+    pv = pixel_values(batch=2, frames=4)
+    flipped = pv.flip(1)
+    common = {"heads__reaction_pooling": "mean", "heads__dropout": 0.0, "projector__temporal_embedding": False}
+    queries = tiny_model(**common).eval()
+    torch.testing.assert_close(queries.classify_reaction(flipped), queries.classify_reaction(pv))
+    model = tiny_model(**common, heads__reaction_input="llm").eval()
+    assert model.reaction_head.norm.normalized_shape == (model.config.llm.width,)
+    assert not torch.allclose(model.classify_reaction(flipped), model.classify_reaction(pv), atol=1e-4)
+
+    # Padded frames (last, as the loaders pad) change nothing: clip 0 cut to 2 frames == padded + masked.
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    noisy = pv.clone()
+    noisy[0, 2:] = 50.0 * torch.randn(2, *pv.shape[2:])
+    torch.testing.assert_close(model.classify_reaction(noisy, mask)[:1], model.classify_reaction(pv[:1, :2]),
+                               atol=1e-5, rtol=1e-4)
+
+    # The loss trains the LLM as well as the projector, and the choice is saved with the weights.
+    model.train()
+    model.reaction_loss(pv, torch.tensor([0, 5])).backward()
+    assert model.llm.get_input_embeddings().weight.grad is None  # frame tokens only: no token was embedded
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.llm.named_parameters() if "lora" in n)
+    assert model.projector.query_tokens.grad.abs().sum() > 0
+    assert _round_trip(model, pv, tmp_path).config.heads.reaction_input == "llm"
+    with pytest.raises(ConfigError, match="reaction_input"):
+        tiny_config(heads__reaction_input="text")

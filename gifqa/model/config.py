@@ -29,6 +29,7 @@ PACKAGE_TINY_TOKENIZER = "package:tiny"
 PACKAGE_TOKENIZER_PREFIX = "package:"
 LLM_TRAIN_MODES = ("lora", "full", "frozen")
 REACTION_POOLING = ("mean", "attention")
+REACTION_INPUTS = ("queries", "llm")
 
 
 @dataclass
@@ -80,6 +81,7 @@ class ProjectorConfig:
     temporal_embedding: bool = True  # add a learned per-frame-position vector to each frame's queries; False = none (the LLM's own positions still order the frames)
     patch_position_embedding: bool = False  # add a learned vector per token position to the frame tokens the queries cross-attend to, so a query can pick a place in the frame by position rather than by content alone
     patch_position_std: float = 0.0  # std of those vectors at init (units of the tower's output features); 0 = zeros, which leaves a pretrained Q-Former's outputs unchanged; a from-scratch Q-Former learns place far better from a non-zero start (report.md, gifqa-shapes)
+    query_windows: int = 0  # 0 = every query reads the whole frame; g >= 1 = the queries are split evenly over a g x g grid of overlapping windows on the patch grid (side ceil(2n / (g + 1)) of n patches a side) and each reads only its window's patch tokens, not the class token: a frame token then describes one part of the frame, so the LLM can tell which colour did which motion
     decorrelation_weight: float = 0.0  # training only: weight of the query-decorrelation loss (mean squared cosine between a frame's query outputs, each centred on its batch mean; projector.query_decorrelation); 0 = off
     question_aware: bool = False  # InstructBLIP's instruction-aware Q-Former: the prompt's tokens (LLM tokenizer ids; the Q-Former's own embedding table, sized to the LLM vocabulary) join the queries in self-attention, so what the queries extract from a frame depends on the question
     init_from: str | None = None  # hub id / local dir of a BLIP-2 or InstructBLIP checkpoint for qformer.* and query_tokens
@@ -104,6 +106,9 @@ class ProjectorConfig:
         if self.patch_position_std and not self.patch_position_embedding:
             raise ConfigError("projector.patch_position_std is set but projector.patch_position_embedding is false; "
                               "turn the embedding on or drop the std")
+        if self.query_windows < 0 or (self.query_windows and self.num_query_tokens % self.query_windows**2):
+            raise ConfigError(f"projector.query_windows={self.query_windows} needs num_query_tokens "
+                              f"({self.num_query_tokens}) to be a multiple of query_windows**2")
         if self.num_query_tokens < 1 or self.max_frames < 1:
             raise ConfigError("projector.num_query_tokens and projector.max_frames must be >= 1")
         if self.cross_attention_on_width_mismatch not in ("reinit", "error"):
@@ -187,11 +192,14 @@ class HeadsConfig:
 
     reaction: bool = True  # 43-way ReactionGIF head (sentiment and GoEmotions derived from it)
     dropout: float = 0.1  # dropout probability before the head
-    reaction_pooling: str = "mean"  # how the head pools the clip's Q-Former outputs: "mean" (over frames and queries) or "attention" (a learned probe attends over them, so it can weigh frames by their temporal embedding and pick queries)
+    reaction_pooling: str = "mean"  # how the head pools its input tokens: "mean" (over frames and queries) or "attention" (a learned probe attends over them, so it can weigh frames by their temporal embedding and pick queries)
+    reaction_input: str = "queries"  # the tokens the head pools: "queries" (the Q-Former outputs, [B, T, Q, D_q]: each frame seen alone) or "llm" (the LLM's last hidden states at the frame tokens, [B, T*Q, D_lm]: each has read every earlier frame through the LLM's causal attention, so a motion, which is a change across frames, can be read off them; costs one LLM pass over the frame tokens)
 
     def validate(self) -> None:
         if self.reaction_pooling not in REACTION_POOLING:
             raise ConfigError(f"heads.reaction_pooling must be one of {list(REACTION_POOLING)}, got {self.reaction_pooling!r}")
+        if self.reaction_input not in REACTION_INPUTS:
+            raise ConfigError(f"heads.reaction_input must be one of {list(REACTION_INPUTS)}, got {self.reaction_input!r}")
 
 
 @dataclass

@@ -38,7 +38,7 @@ class ReactionHead(nn.Module):
         self.labels = list(labels["reactions"])
         self.pooling = pooling
         if pooling == "attention":
-            self.probe = nn.Parameter(torch.randn(1, 1, width) * 0.02)  # [1, 1, D_q]
+            self.probe = nn.Parameter(torch.randn(1, 1, width) * 0.02)  # [1, 1, D]
             # 8 heads where the width allows (64 -> 8 of 8 channels), else one.
             self.attention = nn.MultiheadAttention(width, 8 if width % 8 == 0 else 1, batch_first=True)
         elif pooling not in REACTION_POOLING:
@@ -53,20 +53,21 @@ class ReactionHead(nn.Module):
         )  # [43, 27]
 
     def pool(self, queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Q-Former outputs [B, T, Q, D_q] (frame_mask [B, T], 1 = a real frame) -> one vector per clip [B, D_q]."""
+        """Tokens [B, T, Q, D] (the Q-Former outputs, or the LLM's states at them: heads.reaction_input;
+        frame_mask [B, T], 1 = a real frame) -> one vector per clip [B, D]."""
         b, _, q, _ = queries.shape
         if self.pooling == "attention":
-            tokens = queries.flatten(1, 2)  # [B, T*Q, D_q]
+            tokens = queries.flatten(1, 2)  # [B, T*Q, D]
             pad = None if frame_mask is None else ~frame_mask.bool().repeat_interleave(q, dim=1)  # [B, T*Q], True = ignore
             out, _ = self.attention(self.probe.expand(b, -1, -1), tokens, tokens, key_padding_mask=pad, need_weights=False)
-            return out[:, 0]  # [B, D_q]
+            return out[:, 0]  # [B, D]
         if frame_mask is None:
             return queries.mean(dim=(1, 2))
         w = frame_mask.to(queries.dtype)[:, :, None, None]  # [B, T, 1, 1]
         return (queries * w).sum(dim=(1, 2)) / (w.sum(dim=(1, 2)) * q).clamp_min(1)
 
     def forward(self, queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Q-Former outputs [B, T, Q, D_q] -> logits [B, 43]."""
+        """Tokens [B, T, Q, D] -> logits [B, 43]."""
         return self.classifier(self.dropout(self.norm(self.pool(queries, frame_mask))))
 
     def sentiment(self, logits: torch.Tensor) -> torch.Tensor:

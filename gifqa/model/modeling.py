@@ -156,7 +156,8 @@ class GifQAModel(nn.Module):
             self.llm = base
             mvm_on = config.mvm.enabled and config.mvm.weight > 0
             self.mvm_decoder = MVMDecoder(config.llm.width) if mvm_on else None
-            self.reaction_head = (ReactionHead(config.projector.width, config.heads.dropout, config.heads.reaction_pooling)
+            head_width = config.llm.width if config.heads.reaction_input == "llm" else config.projector.width
+            self.reaction_head = (ReactionHead(head_width, config.heads.dropout, config.heads.reaction_pooling)
                                   if config.heads.reaction else None)
         self._tokenizer = tokenizer
         self._check_widths()
@@ -416,9 +417,18 @@ class GifQAModel(nn.Module):
 
     def _reaction(self, pixel_values, frame_mask=None):
         """-> (logits [B, 43], Q-Former outputs [B, T, Q, D_q], frame_mask on the model's device or None)."""
-        _, queries, _ = self.encode_frames(pixel_values, frame_mask)
+        head = self._head()
+        visual, queries, valid = self.encode_frames(pixel_values, frame_mask)
         mask = frame_mask.to(self.device) if frame_mask is not None else None
-        return self._head()(queries, mask), queries, mask
+        tokens = queries  # [B, T, Q, D_q]
+        if self.config.heads.reaction_input == "llm":
+            # The frame tokens alone, as they open every QA sequence (padded frames masked out; they
+            # come last, so causal attention keeps them out of the real frames' states).
+            dtype = self.llm.get_input_embeddings().weight.dtype
+            states = self.llm(inputs_embeds=visual.to(dtype), attention_mask=valid.long(),
+                              output_hidden_states=True).hidden_states[-1]  # [B, T*Q, D_lm]
+            tokens = states.float().unflatten(1, queries.shape[1:3])  # [B, T, Q, D_lm]
+        return head(tokens, mask), queries, mask
 
     def classify_reaction(self, pixel_values, frame_mask=None) -> torch.Tensor:
         """Logits [B, 43] over ``reaction_labels`` (``model.reaction_head.labels``)."""

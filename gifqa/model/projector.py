@@ -14,6 +14,8 @@ frame, so the queries extract what the question asks about.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -31,6 +33,10 @@ class Projector(nn.Module):
         p = cfg.projector
         self.num_query_tokens = p.num_query_tokens
         self.max_frames = p.max_frames
+        # Diagnostics (scripts/named_shape_attention.py): set True to keep the last call's cross-attention
+        # weights in ``cross_attentions`` (needs the eager attention implementation).
+        self.record_attentions = False
+        self.cross_attentions: tuple | None = None
         self.question_aware = p.question_aware
         if p.question_aware:
             self.qformer = InstructBlipQFormerModel(InstructBlipQFormerConfig(**cfg.qformer_hf_config()))
@@ -51,6 +57,9 @@ class Projector(nn.Module):
             init = torch.randn(shape) * p.patch_position_std if p.patch_position_std else torch.zeros(shape)
             self.patch_position = nn.Parameter(init)  # [N, D_v]
         self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
+        # projector.query_windows: which tokens each query may read, [Q, N] (derived from the config, not saved).
+        self.register_buffer("window_mask", query_window_mask(p.num_query_tokens, p.query_windows, cfg.vision.num_tokens)
+                             if p.query_windows else None, persistent=False)
 
     def queries(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
                 text_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -68,6 +77,10 @@ class Projector(nn.Module):
         bt = frame_feats.shape[0]
         query = self.query_tokens.expand(bt, -1, -1)
         enc_mask = torch.ones(frame_feats.shape[:2], dtype=torch.long, device=frame_feats.device)
+        if self.window_mask is not None:  # additive [B*T, 1, Q, N]: each query sees its window only
+            blocked = torch.finfo(frame_feats.dtype).min
+            enc_mask = torch.zeros(self.window_mask.shape, dtype=frame_feats.dtype, device=frame_feats.device)
+            enc_mask = enc_mask.masked_fill(~self.window_mask, blocked)[None, None].expand(bt, 1, -1, -1)
         if self.question_aware:
             ids = mask = None
             if text_ids is not None:
@@ -75,10 +88,13 @@ class Projector(nn.Module):
                 text_mask = torch.ones_like(text_ids) if text_mask is None else text_mask
                 mask = torch.cat([torch.ones(bt, query.shape[1], dtype=torch.long, device=query.device),
                                   text_mask.to(query.device).long().repeat_interleave(num_frames, dim=0)], dim=1)
-            out = self.qformer(input_ids=ids, attention_mask=mask, query_embeds=query,
-                               encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
+            out = self.qformer(input_ids=ids, attention_mask=mask, query_embeds=query, encoder_hidden_states=frame_feats,
+                               encoder_attention_mask=enc_mask, output_attentions=self.record_attentions)
         else:
-            out = self.qformer(query_embeds=query, encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask)
+            out = self.qformer(query_embeds=query, encoder_hidden_states=frame_feats, encoder_attention_mask=enc_mask,
+                               output_attentions=self.record_attentions)
+        if self.record_attentions:
+            self.cross_attentions = tuple(a for a in out.cross_attentions if a is not None)  # each [B*T, H, Q(+L), N]
         q = out.last_hidden_state[:, : self.num_query_tokens]  # [B*T, Q, D_q]
         q = q.reshape(bt // num_frames, num_frames, self.num_query_tokens, -1)
         if self.temporal_embedding is None:
@@ -91,6 +107,27 @@ class Projector(nn.Module):
         q = self.queries(frame_feats, num_frames, text_ids, text_mask)
         tokens = self.language_projection(q.flatten(1, 2))  # [B, T*Q, D_lm]
         return tokens, q
+
+
+def query_window_mask(num_queries: int, windows: int, num_tokens: int) -> torch.Tensor:
+    """bool [Q, N]: query q may read token n.  The patch grid (tokens 1..N-1, row-major after the class
+    token) is covered by ``windows`` x ``windows`` overlapping square windows, each ``ceil(2n / (windows + 1))``
+    patches a side (neighbours overlap by about half), and the queries are dealt out to them in order,
+    Q / windows**2 each; no query reads the class token.  Locality by construction, after Honeybee's
+    locality-enhanced projectors (Cha et al. 2024, arXiv:2312.06742)."""
+    n = math.isqrt(num_tokens - 1)
+    if n * n != num_tokens - 1 or windows > n:
+        raise ConfigError(f"projector.query_windows={windows} needs a square patch grid of at least that many "
+                          f"patches a side; the tower gives {num_tokens - 1} patch tokens")
+    side = min(n, math.ceil(2 * n / (windows + 1)))
+    starts = [round(i * (n - side) / (windows - 1)) if windows > 1 else 0 for i in range(windows)]
+    mask = torch.zeros(num_queries, num_tokens, dtype=torch.bool)
+    per_window = num_queries // windows**2
+    for w, (r0, c0) in enumerate((r, c) for r in starts for c in starts):
+        grid = torch.zeros(n, n, dtype=torch.bool)
+        grid[r0 : r0 + side, c0 : c0 + side] = True
+        mask[w * per_window : (w + 1) * per_window, 1:] = grid.flatten()
+    return mask
 
 
 def query_decorrelation(queries: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
