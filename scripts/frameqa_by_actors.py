@@ -1,13 +1,16 @@
-"""gifqa-shapes FrameQA accuracy by question type and by the number of shapes in the clip.
+"""gifqa-shapes accuracy (Count: MSE) by the number of shapes in the clip; FrameQA also by question type.
 
 If a model answers "what colour is the circle ?" right with one shape on screen but at 1/k with k
 shapes, it sees the colours but does not bind them to the shape the question names.  The number of
-shapes comes from the clip's description (one colour word per shape, ``gifqa.shapes.world.COLOURS``).
+shapes comes from the clip's description (one colour word per shape, ``gifqa.shapes.world.COLOURS``):
+FrameQA files carry it; for Action, Transition and Count give the world's ``descriptions.tsv``.
 
     python scripts/frameqa_by_actors.py --predictions OUT/tgif-qa_frameqa/predictions.jsonl \\
         --annotations runs/world/val/Test_frameqa_question.csv
+    python scripts/frameqa_by_actors.py --predictions OUT/tgif-qa_transition/predictions.jsonl \\
+        --annotations runs/world/val/Test_transition_question.csv --descriptions runs/world/descriptions.tsv
 
-``predictions.jsonl`` is what ``gifqa eval --tasks tgif-qa/frameqa`` writes (vid_id, prediction).
+``predictions.jsonl`` is what ``gifqa eval --tasks tgif-qa/<task>`` writes (vid_id, prediction).
 Prints a Markdown table on stdout.
 """
 
@@ -55,12 +58,56 @@ def table(predictions: Path, annotations: Path) -> str:
     return "\n".join(lines)
 
 
+def _shapes(caption: str) -> int:
+    return sum(w in COLOURS for w in caption.split())
+
+
+def task_table(predictions: Path, annotations: Path, descriptions: Path) -> str:
+    """Action / Transition (accuracy: the prediction is an option index) or Count (MSE) by shapes on screen."""
+    shapes = {}
+    with open(descriptions, encoding="utf-8") as f:
+        for line in f:
+            name, _, caption = line.rstrip("\n").partition("\t")
+            shapes[name.removesuffix(".gif")] = _shapes(caption)
+    pred = {}
+    with open(predictions, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                pred[str(row["vid_id"])] = float(row["prediction"])
+    sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])  # shapes (0 = all) -> [sum, total]
+    counting = None
+    with open(annotations, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if row["vid_id"] not in pred:
+                continue
+            counting = "a1" not in row
+            p, answer = pred[row["vid_id"]], float(row["answer"])
+            score = (p - answer) ** 2 if counting else float(p == answer)
+            for n in (0, shapes[row["gif_name"].removesuffix(".gif")]):
+                sums[n][0] += score
+                sums[n][1] += 1
+    if counting is None:
+        raise SystemExit(f"frameqa_by_actors: no question of {annotations} has a prediction in {predictions}")
+    counts = sorted(n for n in sums if n)
+    head = "| " + ("MSE" if counting else "accuracy") + " | all | " + " | ".join(
+        f"{n} shape{'s' * (n > 1)}" for n in counts) + " |"
+    cells = [f"{sums[n][0] / sums[n][1]:.2f} (n={sums[n][1]})" for n in [0, *counts]]
+    return "\n".join([head, "|---" * (2 + len(counts)) + "|", f"| {annotations.stem.split('_')[1]} | " + " | ".join(cells) + " |"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--predictions", required=True, type=Path, help="predictions.jsonl of gifqa eval (FrameQA)")
-    ap.add_argument("--annotations", required=True, type=Path, help="the split's *_frameqa_question.csv")
+    ap.add_argument("--predictions", required=True, type=Path, help="predictions.jsonl of gifqa eval (one tgif-qa task)")
+    ap.add_argument("--annotations", required=True, type=Path, help="the split's *_<task>_question.csv")
+    ap.add_argument("--descriptions", type=Path, help="the world's descriptions.tsv (needed for Action, Transition, Count)")
     args = ap.parse_args(argv)
-    print(table(args.predictions, args.annotations))
+    if "frameqa" in args.annotations.name:
+        print(table(args.predictions, args.annotations))
+    elif args.descriptions is None:
+        ap.error("--descriptions is needed for Action, Transition and Count files (their rows name no shapes)")
+    else:
+        print(task_table(args.predictions, args.annotations, args.descriptions))
     return 0
 
 

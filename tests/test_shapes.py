@@ -195,3 +195,59 @@ def test_count_coverage_script(dataset, capsys):
     table = capsys.readouterr().out.strip().splitlines()[-2:]
     two, forty = ([float(c) for c in row.strip("|").split("|")[1:]] for row in table)
     assert two[1] < 1.0 and forty[1] == 1.0 and forty[0] > two[0]
+
+
+def test_named_shape_attention_script(dataset):
+    """scripts/named_shape_attention.py: shape coverage lands where the shape stands, and the attention
+    masses it reports are shares of the frame's attention."""
+    import json
+
+    from gifqa.inference import resolve_model
+    from gifqa.shapes.dataset import scene_for
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import named_shape_attention as nsa
+    finally:
+        sys.path.pop(0)
+    scene = scene_for("shapes_val_000000", seed=3)
+    cover = nsa.coverage(scene, scene.frame_times_ms()[:3], 4)  # [T, actors, 16]
+    assert cover.shape == (3, len(scene.actors), 16)
+    for a, actor in enumerate(scene.actors):
+        cols = {int(p) % 4 for p in np.nonzero(cover[:, a].any(0))[0]}
+        rows = {int(p) // 4 for p in np.nonzero(cover[:, a].any(0))[0]}
+        assert cols, actor
+        if actor.place == "left":
+            assert cols <= {0, 1}
+        elif actor.place == "right":
+            assert cols <= {2, 3}
+        elif actor.place == "top":
+            assert min(rows) <= 1
+        else:
+            assert max(rows) == 3
+    model = resolve_model("shapes", device="cpu")
+    out = nsa.measure(model, dataset, "train", "transition", limit=3)
+    assert out["clips"] == 3 and out["frames"] == 3 * model.config.keyframes.frames
+    assert not model.projector.record_attentions and model.projector.cross_attentions  # switched back off
+    for layer in out["cross_attention"].values():
+        assert 0 <= layer["named_mass"] <= 1 and 0 <= layer["others_mass"] <= 1
+        assert layer["named_mass"] + layer["others_mass"] <= 1 + 1e-6
+        assert len(layer["ratio_per_head_query"]) == 4 * model.config.projector.num_query_tokens and layer["ratio"] >= 0
+    json.dumps(out)
+
+
+def test_bag_of_actions_script(dataset, capsys):
+    """scripts/shapes_bag_of_actions.py: knowing the clip's actions answers every one-shape Transition
+    question (the other segment's action is the only one left) and less with more shapes."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import shapes_bag_of_actions as bag
+    finally:
+        sys.path.pop(0)
+    acc = bag.expected_accuracy(dataset, "train")
+    assert acc[1] == (1.0, acc[1][1]) and acc[0][1] == 24
+    assert all(0 < a <= 1 for a, _ in acc.values()) and min(a for a, _ in acc.values()) < 1
+    weighted = sum(a * n for k, (a, n) in acc.items() if k) / acc[0][1]
+    assert abs(weighted - acc[0][0]) < 1e-9
+    assert bag.main(["--world", str(dataset), "--split", "train"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].startswith("| transition | ")

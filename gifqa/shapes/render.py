@@ -112,3 +112,11 @@ def save_gif(scene: Scene, frames: list[Image.Image], path: Path) -> None:
         optimize=False,
         disposal=1,
     )
+
+
+def actor_mask(actor: Actor, t_ms: float, size_px: int) -> np.ndarray:
+    """Where ``actor`` is drawn at ``t_ms`` on a ``size_px`` canvas, alone: bool [size_px, size_px]
+    (for analyses that need to know which pixels belong to which shape)."""
+    im = Image.new("RGB", (size_px, size_px), (0, 0, 0))
+    _draw_actor(ImageDraw.Draw(im), actor, t_ms, size_px)
+    return np.asarray(im).max(axis=-1) > 0
