@@ -40,7 +40,7 @@ def table(predictions: Path, annotations: Path) -> str:
             if row["vid_id"] not in pred:
                 continue
             kind = FRAMEQA_TYPES[int(row["type"])]
-            shapes = sum(w in COLOURS for w in row["description"].split())
+            shapes = _shapes(row["description"])
             for key in ((kind, shapes), (kind, 0)):  # 0 = all clips
                 hits[key][0] += pred[row["vid_id"]] == row["answer"].strip().lower()
                 hits[key][1] += 1
@@ -75,25 +75,26 @@ def task_table(predictions: Path, annotations: Path, descriptions: Path) -> str:
             if line.strip():
                 row = json.loads(line)
                 pred[str(row["vid_id"])] = float(row["prediction"])
+    from gifqa.data.tgifqa import read_annotation_file
+
+    task = annotations.stem.split("_")[1]  # <Split>_<task>_question.csv
+    counting = task == "count"
     sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])  # shapes (0 = all) -> [sum, total]
-    counting = None
-    with open(annotations, encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            if row["vid_id"] not in pred:
-                continue
-            counting = "a1" not in row
-            p, answer = pred[row["vid_id"]], float(row["answer"])
-            score = (p - answer) ** 2 if counting else float(p == answer)
-            for n in (0, shapes[row["gif_name"].removesuffix(".gif")]):
-                sums[n][0] += score
-                sums[n][1] += 1
-    if counting is None:
+    for rec in read_annotation_file(annotations, task):
+        if rec.vid_id not in pred:
+            continue
+        p = pred[rec.vid_id]
+        score = (p - rec.answer) ** 2 if counting else float(p == rec.answer_index)
+        for n in (0, shapes[rec.gif_name]):
+            sums[n][0] += score
+            sums[n][1] += 1
+    if not sums:
         raise SystemExit(f"frameqa_by_actors: no question of {annotations} has a prediction in {predictions}")
     counts = sorted(n for n in sums if n)
     head = "| " + ("MSE" if counting else "accuracy") + " | all | " + " | ".join(
         f"{n} shape{'s' * (n > 1)}" for n in counts) + " |"
     cells = [f"{sums[n][0] / sums[n][1]:.2f} (n={sums[n][1]})" for n in [0, *counts]]
-    return "\n".join([head, "|---" * (2 + len(counts)) + "|", f"| {annotations.stem.split('_')[1]} | " + " | ".join(cells) + " |"])
+    return "\n".join([head, "|---" * (2 + len(counts)) + "|", f"| {task} | " + " | ".join(cells) + " |"])
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,6 @@ covered from 5 % of its pixels.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -47,6 +46,7 @@ def coverage(scene, times_ms, grid: int) -> np.ndarray:
 
 @torch.no_grad()
 def measure(model, world: Path, split: str, task: str, limit: int) -> dict:
+    from gifqa.data.tgifqa import annotation_path, read_annotation_file
     from gifqa.media import load_video
     from gifqa.model import prompts
     from gifqa.shapes.dataset import scene_for
@@ -59,21 +59,20 @@ def measure(model, world: Path, split: str, task: str, limit: int) -> dict:
     grid = vision.image_size // int(vision.hf_config.get("patch_size", 32))
     frames = model.config.keyframes.frames
     prefix = "Train" if split == "train" else "Test"
-    with open(world / split / f"{prefix}_{task}_question.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = read_annotation_file(annotation_path(world / split, task, prefix), task)
     sums: dict[int, np.ndarray] = {}  # layer -> [4, H*Q]: named mass, others' mass, named patches, others' patches
     clips = n_frames = 0
     for row in rows:
-        scene = scene_for(row["gif_name"], seed=manifest["seed"], size_px=manifest["size_px"])
-        named = [i for i, a in enumerate(scene.actors) if a.name in row["question"].lower()]
+        scene = scene_for(row.gif_name, seed=manifest["seed"], size_px=manifest["size_px"])
+        named = [i for i, a in enumerate(scene.actors) if a.name in row.question.lower()]
         if len(scene.actors) < 2 or len(named) != 1:
             continue
-        video = load_video(world / "gifs" / f"{row['gif_name']}.gif", frames)
+        video = load_video(world / "gifs" / f"{row.gif_name}.gif", frames)
         cover = coverage(scene, scene.frame_times_ms()[video.frame_indices], grid)  # [T, A, P]
         target = cover[:, named[0]]  # [T, P]
         others = np.delete(cover, named[0], axis=1).any(axis=1)  # [T, P]
         only_t, only_o = target & ~others, others & ~target
-        enc = model.build_text_inputs([prompts.question_prompt(row["question"])])
+        enc = model.build_text_inputs([prompts.question_prompt(row.question)])
         model.encode_frames(model.preprocess_frames(video.frames)[None], None, enc["input_ids"], enc["attention_mask"])
         for layer, att in enumerate(proj.cross_attentions):
             att = att[:, :, : proj.num_query_tokens, -grid * grid:].flatten(1, 2).float().numpy()  # [T, H*Q, P]

@@ -17,7 +17,6 @@ shown that it binds actions to shapes (report.md, gifqa-shapes).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections import defaultdict
@@ -29,20 +28,20 @@ def expected_accuracy(world: Path, split: str) -> dict[int, tuple[float, int]]:
     from gifqa.shapes.dataset import scene_for
     from gifqa.shapes.world import ACTIONS
 
+    from gifqa.data.tgifqa import annotation_path, read_annotation_file
+
     manifest = json.loads((world / "manifest.json").read_text())
     prefix = "Train" if split == "train" else "Test"
     sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
-    with open(world / split / f"{prefix}_transition_question.csv", encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            scene = scene_for(row["gif_name"], seed=manifest["seed"], size_px=manifest["size_px"])
-            options = [row[f"a{i}"] for i in range(1, 6)]
-            performed = {seg.action for actor in scene.actors for seg in actor.segments}
-            named = {a for a, (_, third) in ACTIONS.items() if f" {third} ?" in row["question"].lower()}
-            left = [o for o in options if o in performed and o not in named]
-            score = 1 / len(left) if options[int(row["answer"])] in left else 0.0
-            for n in (0, len(scene.actors)):
-                sums[n][0] += score
-                sums[n][1] += 1
+    for rec in read_annotation_file(annotation_path(world / split, "transition", prefix), "transition"):
+        scene = scene_for(rec.gif_name, seed=manifest["seed"], size_px=manifest["size_px"])
+        performed = {seg.action for actor in scene.actors for seg in actor.segments}
+        named = {a for a, (_, third) in ACTIONS.items() if f" {third} ?" in rec.question.lower()}
+        left = [o for o in rec.options if o in performed and o not in named]
+        score = 1 / len(left) if rec.answer in left else 0.0
+        for n in (0, len(scene.actors)):
+            sums[n][0] += score
+            sums[n][1] += 1
     return {n: (total / count, count) for n, (total, count) in sorted(sums.items())}
 
 
