@@ -56,6 +56,7 @@ def test_eval_tiny_model_end_to_end(shapes, tmp_path):
     assert action["coverage"]["missing_gifs"] == ["shapes_test_000003"]
     assert action["metrics"]["n_missing"] == 1
     assert results["config"]["frames"] == 4 and len(results["config"]["model_sha256"]) == 64
+    assert results["config"]["count_decode"] == "mean"  # the default, recorded
     preds = [json.loads(x) for x in (run / "tgif-qa_action" / "predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 3 and all(0 <= p["prediction"] <= 4 and len(p["scores"]) == 5 for p in preds)
     # argmax of the recorded scores is the prediction (MC by likelihood, not text parsing)
@@ -113,7 +114,7 @@ SNAPSHOT = {
     "tgif-qa/action": (1, "Question: What does the man do 3 times ? Answer:"),
     "tgif-qa/transition": (1, "Question: What does the man do 3 times ? Answer:"),
     "tgif-qa/frameqa": (1, "Question: What does the man do 3 times ? Answer:"),
-    "tgif-qa/count": (1, "Question: What does the man do 3 times ? Answer:"),
+    "tgif-qa/count": (2, "Question: What does the man do 3 times ? Answer:"),  # v2: mean decoding
     "tgif/caption": (1, "A short description of the GIF:"),  # model.caption's prompt; no question
     "reactiongif/reaction": (1, None),  # the reaction head reads no text
 }

@@ -163,8 +163,28 @@ def test_training_raises_the_trained_options_score():
 
 def test_predict_count_returns_int_in_range():
     model = tiny_model().eval()
-    n = model.predict_count(pixel_values(batch=1)[0], "how many times does the cat jump?")
-    assert isinstance(n, int) and 0 <= n <= 10
+    for decode in ("mean", "mode"):
+        n = model.predict_count(pixel_values(batch=1)[0], "how many times does the cat jump?", decode=decode)
+        assert isinstance(n, int) and 0 <= n <= 10
+
+
+def test_predict_count_mean_is_the_least_squares_answer(monkeypatch):
+    # The LM says 1 with p 0.4 and 5 with p 0.6 (and ~0 elsewhere): its most likely answer is 5, the
+    # integer with the least expected squared error is round(0.4 * 1 + 0.6 * 5) = round(3.4) = 3.
+    model = tiny_model().eval()
+    logp = torch.full((11,), -1e4)
+    logp[1], logp[5] = math.log(0.4), math.log(0.6)
+    monkeypatch.setattr(model, "score_options", lambda *a, **k: logp.clone())
+    clip = pixel_values(batch=1)[0]
+    assert model.predict_count(clip, "how many ?", decode="mode") == 5
+    assert model.predict_count(clip, "how many ?") == 3  # mean is the default
+    expected_sq_err = {a: 0.4 * (a - 1) ** 2 + 0.6 * (a - 5) ** 2 for a in range(11)}
+    assert min(expected_sq_err, key=expected_sq_err.get) == 3
+    logp[:] = -1e4
+    logp[1], logp[4] = math.log(0.5), math.log(0.5)  # mean 2.5: halves round up
+    assert model.predict_count(clip, "how many ?") == 3
+    with pytest.raises(ConfigError, match="count decode"):
+        model.predict_count(clip, "how many ?", decode="median")
 
 
 def test_reaction_head_labels_sentiment_emotions():

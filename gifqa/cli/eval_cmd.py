@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
                         help="keyframe sampling (default: the model config's keyframes.strategy)")
     parser.add_argument("--clip-model", metavar="HUB_ID_OR_DIR", help="the CLIP (hub id or local dir) for --sampling clipcut "
                         "(default: the model config's) and for baseline:clip (required there)")
+    parser.add_argument("--count-decode", choices=["mean", "mode"], default="mean",
+                        help="tgif-qa/count: the mean of the model's distribution over 0..10, rounded (default: "
+                             "the least expected squared error), or its most likely answer")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per generation batch (default 8)")
     parser.add_argument("--train-annotations", metavar="DIR", help="train files for the baselines' priors and vocabularies (default: --annotations)")
     parser.add_argument("--seed", type=int, default=0, help="seed for baseline:random (default 0)")
@@ -139,8 +142,8 @@ def _predictor(args, tasks):
                        limits=limits_from_args(args))
     info = {"model": args.model, "model_sha256": model_fingerprint(args.model), "frames": clips.frames,
             "sampling": clips.sampling, "clip_model": clips.selector.clip_model, "device": device,
-            "model_config": model.config.to_dict()}
-    return ModelPredictor(model, clips), info
+            "count_decode": args.count_decode, "model_config": model.config.to_dict()}
+    return ModelPredictor(model, clips, count_decode=args.count_decode), info
 
 
 def _clip_baseline(args, tasks, train, cls):

@@ -19,9 +19,10 @@ from gifqa.evaluation.metrics import most_frequent
 class ModelPredictor:
     needs_media = True
 
-    def __init__(self, model, clips):
+    def __init__(self, model, clips, count_decode: str = "mean"):
         self.model = model
         self.clips = clips  # gifqa.inference.ClipLoader
+        self.count_decode = count_decode  # "mean" | "mode": GifQAModel.predict_count
 
     def choice(self, path, question: str, options: list[str]) -> tuple[int, list[float]]:
         scores = self.model.score_options(self.clips(path, question), question, list(options))
@@ -35,7 +36,7 @@ class ModelPredictor:
         return self.model.generate(pixels, questions, max_new_tokens=max_new_tokens)
 
     def count(self, path, question: str) -> int:
-        return int(self.model.predict_count(self.clips(path, question), question))
+        return int(self.model.predict_count(self.clips(path, question), question, decode=self.count_decode))
 
     def caption(self, paths, max_new_tokens: int) -> list[str]:
         import torch

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -404,10 +405,23 @@ class GifQAModel(nn.Module):
         total = tok_lp.sum(-1)
         return total / has.sum(-1).clamp_min(1) if length_normalize else total
 
-    def predict_count(self, pixel_values, question: str) -> int:
-        """Counting (TGIF-QA Count): the most likely of the answers 0..10, as an int."""
-        scores = self.score_options(pixel_values, question, prompts.COUNT_OPTIONS)
-        return int(prompts.COUNT_OPTIONS[int(scores.argmax())])
+    def predict_count(self, pixel_values, question: str, decode: str = "mean") -> int:
+        """Counting (TGIF-QA Count): an int in 0..10 from the LM's distribution over those answers.
+
+        ``decode="mean"`` (default): the distribution's mean, rounded half up, which is the integer
+        with the least expected squared error, and the metric of TGIF-QA Count is the MSE (its own
+        model regressed the count and rounded it: Jang et al. 2017).  ``"mode"``: the most likely
+        answer (what a classifier over 0..10 would say; unsure models fall back on the prior's
+        answer and never say the extremes).
+        """
+        if decode not in prompts.COUNT_DECODES:
+            raise ConfigError(f"count decode {decode!r} is not one of {', '.join(prompts.COUNT_DECODES)}")
+        scores = self.score_options(pixel_values, question, prompts.COUNT_OPTIONS)  # [11] log-likelihoods
+        if decode == "mode":
+            return int(prompts.COUNT_OPTIONS[int(scores.argmax())])
+        values = torch.tensor([float(o) for o in prompts.COUNT_OPTIONS], device=scores.device)
+        mean = float((scores.float().softmax(-1) * values).sum())
+        return int(math.floor(mean + 0.5))
 
     # reaction head ----------------------------------------------------------------------------
     def _head(self) -> ReactionHead:

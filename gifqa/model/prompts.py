@@ -12,6 +12,8 @@ CAPTION_PROMPT = "A short description of the GIF:"
 ANSWER_PREFIX = " "
 # Candidate answers for counting: TGIF-QA Count answers are 0..10 (its metric clamps to [1, 10]).
 COUNT_OPTIONS = [str(i) for i in range(11)]
+# How a count is read off the LM's distribution over COUNT_OPTIONS (GifQAModel.predict_count).
+COUNT_DECODES = ("mean", "mode")
 NUMBER_WORDS = {
     "zero": 0, "none": 0, "no": 0, "one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "four": 4,
     "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
