@@ -1,4 +1,5 @@
-"""gifqa-shapes accuracy (Count: MSE) by the number of shapes in the clip; FrameQA also by question type.
+"""gifqa-shapes accuracy (Count: MSE) by the number of shapes in the clip; FrameQA also by question type,
+Transition also by question word (before / after).
 
 If a model answers "what colour is the circle ?" right with one shape on screen but at 1/k with k
 shapes, it sees the colours but does not bind them to the shape the question names.  The number of
@@ -79,22 +80,35 @@ def task_table(predictions: Path, annotations: Path, descriptions: Path) -> str:
 
     task = annotations.stem.split("_")[1]  # <Split>_<task>_question.csv
     counting = task == "count"
-    sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])  # shapes (0 = all) -> [sum, total]
+    # (row, shapes (0 = all)) -> [sum, total].  Transition also gets a row per question word: on the
+    # compositional split a "before" question's answer is the held-out (colour, shape, action) triple
+    # itself, an "after" question's is a triple seen in training (report.md, gifqa-shapes).
+    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0])
     for rec in read_annotation_file(annotations, task):
         if rec.vid_id not in pred:
             continue
         p = pred[rec.vid_id]
         score = (p - rec.answer) ** 2 if counting else float(p == rec.answer_index)
-        for n in (0, shapes[rec.gif_name]):
-            sums[n][0] += score
-            sums[n][1] += 1
+        rows = [task]
+        words = [w for w in ("before", "after") if f" {w} " in f" {rec.question.lower()} "]
+        if task == "transition" and len(words) == 1:
+            rows.append(f"{task}, {words[0]} questions")
+        for row in rows:
+            for n in (0, shapes[rec.gif_name]):
+                sums[row, n][0] += score
+                sums[row, n][1] += 1
     if not sums:
         raise SystemExit(f"frameqa_by_actors: no question of {annotations} has a prediction in {predictions}")
-    counts = sorted(n for n in sums if n)
+    counts = sorted({n for _, n in sums if n})
     head = "| " + ("MSE" if counting else "accuracy") + " | all | " + " | ".join(
         f"{n} shape{'s' * (n > 1)}" for n in counts) + " |"
-    cells = [f"{sums[n][0] / sums[n][1]:.2f} (n={sums[n][1]})" for n in [0, *counts]]
-    return "\n".join([head, "|---" * (2 + len(counts)) + "|", f"| {task} | " + " | ".join(cells) + " |"])
+    lines = [head, "|---" * (2 + len(counts)) + "|"]
+    present = {r for r, _ in sums}
+    for row in [r for r in (task, f"{task}, before questions", f"{task}, after questions") if r in present]:
+        cells = [f"{sums[row, n][0] / sums[row, n][1]:.2f} (n={sums[row, n][1]})" if sums[row, n][1] else ""
+                 for n in [0, *counts]]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

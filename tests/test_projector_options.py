@@ -165,12 +165,17 @@ def test_task_table_splits_other_tasks_by_shapes_on_screen(tmp_path):
                     "g1.gif\ta blue circle nods once and then grows twice while a green star spins .\n")
     ann = tmp_path / "Test_transition_question.csv"
     ann.write_text("gif_name\tquestion\ta1\ta2\ta3\ta4\ta5\tanswer\tvid_id\tkey\n"
-                   "g0\tq\tnod\tspin\tgrow\tblink\tshake\t1\tT1\t0\n"
-                   "g1\tq\tnod\tspin\tgrow\tblink\tshake\t2\tT2\t1\n")
+                   "g0\tWhat does the red circle do after it nods ?\tnod\tspin\tgrow\tblink\tshake\t1\tT1\t0\n"
+                   "g1\tWhat does the blue circle do before it grows ?\tnod\tspin\tgrow\tblink\tshake\t0\tT2\t1\n"
+                   "g1\tWhat does the green star do ?\tnod\tspin\tgrow\tblink\tshake\t1\tT3\t2\n")
     pred = tmp_path / "predictions.jsonl"
-    pred.write_text("".join(json.dumps({"vid_id": v, "prediction": p}) + "\n" for v, p in [("T1", 1), ("T2", 0)]))
+    pred.write_text("".join(json.dumps({"vid_id": v, "prediction": p}) + "\n"
+                            for v, p in [("T1", 1), ("T2", 2), ("T3", 1)]))
     script = _script("frameqa_by_actors")
-    assert "| transition | 0.50 (n=2) | 1.00 (n=1) | 0.00 (n=1) |" in script.task_table(pred, ann, desc)
+    table = script.task_table(pred, ann, desc).splitlines()
+    assert table[2:] == ["| transition | 0.67 (n=3) | 1.00 (n=1) | 0.50 (n=2) |",
+                         "| transition, before questions | 0.00 (n=1) |  | 0.00 (n=1) |",
+                         "| transition, after questions | 1.00 (n=1) | 1.00 (n=1) |  |"]
     count = tmp_path / "Test_count_question.csv"
     count.write_text("gif_name\tquestion\tanswer\tvid_id\tkey\ng0\tq\t3\tC1\t0\ng1\tq\t2\tC2\t1\n")
     pred.write_text("".join(json.dumps({"vid_id": v, "prediction": p}) + "\n" for v, p in [("C1", 1), ("C2", 2)]))
