@@ -20,7 +20,7 @@ from tests.shared_data import REPO
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("shapes")
-    generate_dataset(out, n_train=24, n_val=4, n_test=4, n_compositional=6, seed=3)
+    generate_dataset(out, n_train=24, n_val=4, n_test=4, n_compositional=6, n_val_compositional=4, seed=3)
     return out
 
 
@@ -39,14 +39,35 @@ def test_layout_and_headers(dataset):
             for r in rows[1:]:
                 assert (dataset / "gifs" / f"{r[0]}.gif").exists()
     manifest = json.loads((dataset / "manifest.json").read_text())
-    assert manifest["splits"] == {"train": 24, "val": 4, "test": 4, "test_compositional": 6}
+    assert manifest["splits"] == {"train": 24, "val": 4, "test": 4, "test_compositional": 6, "val_compositional": 4}
 
 
 def test_deterministic(tmp_path, dataset):
-    generate_dataset(tmp_path, n_train=24, n_val=4, n_test=4, n_compositional=6, seed=3)
+    generate_dataset(tmp_path, n_train=24, n_val=4, n_test=4, n_compositional=6, n_val_compositional=4, seed=3)
     for rel in ["train/Train_action_question.csv", "descriptions.tsv", "gifs/shapes_val_000002.gif"]:
         a, b = (tmp_path / rel).read_bytes(), (dataset / rel).read_bytes()
         assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), rel
+
+
+def test_compositional_validation_split_leaves_the_others_unchanged(tmp_path, dataset):
+    """Without --n-val-compositional a world is what it was before the split existed (no folder, no
+    manifest entry); with it, every other split's files and GIFs are byte-identical, its clips are new
+    ones, and its rows come after the others' (vid_ids and keys unchanged)."""
+    generate_dataset(tmp_path, n_train=24, n_val=4, n_test=4, n_compositional=6, seed=3)
+    assert not (tmp_path / "val_compositional").exists()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "val_compositional" not in manifest["splits"]
+    for split in ("train", "val", "test", "test_compositional"):
+        for f in (tmp_path / split).iterdir():
+            assert f.read_bytes() == (dataset / split / f.name).read_bytes(), f
+    for gif in (tmp_path / "gifs").iterdir():
+        assert gif.read_bytes() == (dataset / "gifs" / gif.name).read_bytes(), gif.name
+    lines = (dataset / "descriptions.tsv").read_text().splitlines()
+    assert (tmp_path / "descriptions.tsv").read_text().splitlines() == lines[:-4]
+    assert all(line.startswith("shapes_val_compositional_") for line in lines[-4:])
+    val_gifs = sorted((dataset / "gifs").glob("shapes_val_compositional_*.gif"))
+    test_gifs = {g.read_bytes() for g in (dataset / "gifs").glob("shapes_test_compositional_*.gif")}
+    assert len(val_gifs) == 4 and not any(g.read_bytes() in test_gifs for g in val_gifs)
 
 
 def test_gifs_decode_with_varied_delays(dataset):
@@ -70,9 +91,10 @@ def test_compositional_hold_out():
     assert (main.colour, main.shape, main.segments[0].action) == triple
 
 
-def test_compositional_split_uses_held_out_triples(dataset):
+@pytest.mark.parametrize("split", ["test_compositional", "val_compositional"])
+def test_compositional_split_uses_held_out_triples(dataset, split):
     held = {tuple(t) for t in json.loads((dataset / "manifest.json").read_text())["held_out_triples"]}
-    rows = _read(dataset / "test_compositional" / "Test_transition_question.csv")[1:]
+    rows = _read(dataset / split / "Test_transition_question.csv")[1:]
     assert rows
     descs = dict(line.split("\t") for line in (dataset / "descriptions.tsv").read_text().splitlines())
     for r in rows:
@@ -117,10 +139,16 @@ def test_cli_refuses_non_empty_dir(tmp_path):
     assert r.returncode == 1 and "not empty" in r.stderr and (tmp_path / "keep.txt").read_text() == "x"
     out = tmp_path / "new"
     r = subprocess.run(
-        [sys.executable, "-m", "gifqa", "make-shapes", str(out), "--n-train", "2", "--n-val", "1", "--n-test", "1", "--n-compositional", "1"],
+        [sys.executable, "-m", "gifqa", "make-shapes", str(out), "--n-train", "2", "--n-val", "1", "--n-test", "1", "--n-compositional", "1",
+         "--n-val-compositional", "2"],
         capture_output=True, text=True, env=env,
     )
-    assert r.returncode == 0 and len(list((out / "gifs").glob("*.gif"))) == 5
+    assert r.returncode == 0 and len(list((out / "gifs").glob("*.gif"))) == 7
+    assert (out / "val_compositional" / "gif_ids.txt").read_text().split() == [
+        "shapes_val_compositional_000000.gif", "shapes_val_compositional_000001.gif"]
+    r = subprocess.run([sys.executable, "-m", "gifqa", "make-shapes", str(tmp_path / "neg"), "--n-val-compositional", "-1"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "--n-val-compositional must be >= 0" in r.stderr
 
 
 def test_actor_colours_are_exact_in_every_gif():

@@ -4,15 +4,20 @@ Layout (so the TGIF-QA readers, the training mixture and ``gifqa eval`` run unch
 
     OUT/gifs/<gif_name>.gif
     OUT/train/Train_{action,transition,count,frameqa}_question.csv
-    OUT/{val,test,test_compositional}/Test_{action,transition,count,frameqa}_question.csv
+    OUT/{val,test,test_compositional,val_compositional}/Test_{action,transition,count,frameqa}_question.csv
     OUT/<split>/gif_ids.txt   the split's GIF file names, one a line (``gifqa eval --caption-ids``)
     OUT/descriptions.tsv      TGIF layout: "<gif file name><TAB><caption>", one per GIF
     OUT/reactions.jsonl       {"gif_name", "split", "label"} with ReactionGIF label names
     OUT/manifest.json         seed, sizes, the held-out triples, generator version
 
 Files are TAB-separated with CRLF line ends and a header, as upstream.  The compositional
-test split's main actors perform (colour, shape, action) triples that no actor in the other
-splits ever performs.
+test split's main actors perform (colour, shape, action) triples that no actor in the train, val
+and test splits ever performs.  The compositional validation split (``val_compositional``; none
+unless asked for) draws other clips from the same held-out triples, to pick models and settings on
+without reading the compositional test split: CLEVR-CoGenT's valB / testB (Johnson et al. 2017).
+The validation split cannot stand in for it: its triples are all seen in training, so it rewards
+a model for leaning on which shapes do what in training, which the compositional split punishes
+(report.md, gifqa-shapes).
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from gifqa.shapes.render import render_frames, save_gif
 from gifqa.shapes.world import ACTIONS, COLOURS, NUMBER_WORDS, SHAPES, Scene, sample_scene
 
 GENERATOR_VERSION = 2  # 2: exact actor colours in the GIF palette (render.gif_palette)
-SPLITS = ("train", "val", "test", "test_compositional")
+# Appended splits keep the others byte-identical: each GIF's RNG is seeded by its split's index here.
+SPLITS = ("train", "val", "test", "test_compositional", "val_compositional")
+COMPOSITIONAL_SPLITS = ("test_compositional", "val_compositional")
 # A motion pattern's reaction, as a label of ReactionGIF's 43 (nod -> yes, shake -> no, ...).
 REACTION_OF_ACTION = {
     "nod": "yes",
@@ -143,7 +150,7 @@ def _scene_and_rng(seed: int, split: str, index: int, size_px: int, held_list: l
     """The scene of GIF ``index`` of ``split``, and its RNG after drawing it (rendering and the
     questions draw from it next)."""
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
-    if split == "test_compositional":
+    if split in COMPOSITIONAL_SPLITS:
         return sample_scene(rng, size_px=size_px, main_triple=held_list[int(rng.integers(len(held_list)))]), rng
     return sample_scene(rng, size_px=size_px, forbidden=set(held_list)), rng
 
@@ -169,6 +176,7 @@ def generate_dataset(
     seed: int = 0,
     size_px: int = 64,
     progress=None,
+    n_val_compositional: int = 0,
 ) -> dict:
     """Generate the dataset into ``out_dir``; returns the manifest (also written as JSON).
 
@@ -178,11 +186,13 @@ def generate_dataset(
     out = Path(out_dir)
     (out / "gifs").mkdir(parents=True, exist_ok=True)
     held_list = sorted(held_out_triples(seed))
-    counts = dict(zip(SPLITS, (n_train, n_val, n_test, n_compositional)))
+    counts = dict(zip(SPLITS, (n_train, n_val, n_test, n_compositional, n_val_compositional)))
+    if not n_val_compositional:  # written only when asked for, so older worlds regenerate unchanged
+        del counts["val_compositional"]
     descriptions, reactions = [], []
     key = 0
     next_ids = {t: 1 for t in HEADERS}
-    for split in SPLITS:
+    for split in counts:
         rows = _Rows([], [], [], [])
         split_gifs = []
         for i in range(counts[split]):
