@@ -411,8 +411,8 @@ class GifQAModel(nn.Module):
         ``decode="mean"`` (default): the distribution's mean, rounded half up, which is the integer
         with the least expected squared error, and the metric of TGIF-QA Count is the MSE (its own
         model regressed the count and rounded it: Jang et al. 2017).  ``"mode"``: the most likely
-        answer (what a classifier over 0..10 would say; unsure models fall back on the prior's
-        answer and never say the extremes).
+        answer, as a classifier over 0..10 would give it (an unsure model then gives the training
+        prior's most frequent count to every question).
         """
         if decode not in prompts.COUNT_DECODES:
             raise ConfigError(f"count decode {decode!r} is not one of {', '.join(prompts.COUNT_DECODES)}")
