@@ -44,7 +44,9 @@ def add_arguments(parser) -> None:
                         help="keyframe sampling (default: the model config's keyframes.strategy)")
     parser.add_argument("--clip-model", metavar="HUB_ID_OR_DIR", help="the CLIP (hub id or local dir) for --sampling clipcut "
                         "(default: the model config's) and for baseline:clip (required there)")
-    parser.add_argument("--count-decode", choices=["mean", "mode"], default="mean",
+    from gifqa.model.prompts import COUNT_DECODES  # no torch: --help stays instant
+
+    parser.add_argument("--count-decode", choices=COUNT_DECODES, default=COUNT_DECODES[0],
                         help="tgif-qa/count: the mean of the model's distribution over 0..10, rounded (default: "
                              "the least expected squared error), or its most likely answer")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per generation batch (default 8)")
