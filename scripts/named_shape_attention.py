@@ -32,16 +32,9 @@ MIN_SHAPE_MASS = 0.05  # a (head, query) with less of its attention on the shape
 
 def coverage(scene, times_ms, grid: int) -> np.ndarray:
     """bool [T, actors, grid*grid]: which patches each actor covers at each time."""
-    from gifqa.shapes.render import actor_mask
+    from gifqa.shapes.patches import patch_coverage
 
-    s = scene.size_px
-    out = np.zeros((len(times_ms), len(scene.actors), grid * grid), dtype=bool)
-    for t, ms in enumerate(times_ms):
-        for a, actor in enumerate(scene.actors):
-            m = actor_mask(actor, float(ms), s)[: s - s % grid, : s - s % grid]
-            share = m.reshape(grid, s // grid, grid, s // grid).mean(axis=(1, 3)).reshape(-1)
-            out[t, a] = share >= COVERED
-    return out
+    return patch_coverage(scene, times_ms, grid) >= COVERED
 
 
 @torch.no_grad()
@@ -50,6 +43,7 @@ def measure(model, world: Path, split: str, task: str, limit: int) -> dict:
     from gifqa.media import load_video
     from gifqa.model import prompts
     from gifqa.shapes.dataset import scene_for
+    from gifqa.shapes.patches import frame_times_ms
 
     manifest = json.loads((world / "manifest.json").read_text())
     proj = model.projector
@@ -68,7 +62,7 @@ def measure(model, world: Path, split: str, task: str, limit: int) -> dict:
         if len(scene.actors) < 2 or len(named) != 1:
             continue
         video = load_video(world / "gifs" / f"{row.gif_name}.gif", frames)
-        cover = coverage(scene, scene.frame_times_ms()[video.frame_indices], grid)  # [T, A, P]
+        cover = coverage(scene, frame_times_ms(scene, video.timestamps_ms), grid)  # [T, A, P]
         target = cover[:, named[0]]  # [T, P]
         others = np.delete(cover, named[0], axis=1).any(axis=1)  # [T, P]
         only_t, only_o = target & ~others, others & ~target

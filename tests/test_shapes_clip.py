@@ -219,6 +219,68 @@ def test_eval_clip_script_reproduces_the_training_record(tiny_clip, capsys):
     assert "manifest.json: missing" in err and len(err.strip().splitlines()) == 1
 
 
+def test_patch_labels_name_the_shape_covering_each_patch():
+    from gifqa.shapes.patches import patch_coverage, patch_labels
+    from gifqa.shapes.world import COLOURS, SHAPES, Actor, Scene, Segment
+
+    # A big red square standing still at "left" (centre 12.8, 37.1 px of 64) and a small blue star that
+    # blinks (gone in the middle of its one repetition) at "right" (51.2, 37.1).
+    still = [Segment("nod", 1, 0.0, 1.0)]  # ends before the frames' times: no motion at t >= 1 ms
+    square = Actor("square", "red", "big", "left", still)
+    star = Actor("star", "blue", "small", "right", [Segment("blink", 1, 0.0, 1000.0)])
+    scene = Scene(actors=[square, star], frame_delays_ms=[500, 500], background="plain",
+                  background_rgb=(230, 230, 230), size_px=64)
+    times = [100.0, 500.0]  # star shown, star hidden
+    share = patch_coverage(scene, times, grid=4)  # [T, A, 16]
+    assert share.shape == (2, 2, 16) and share.min() >= 0.0 and share.max() <= 1.0
+    row2 = 2 * 4  # patches of rows 32-47 px: both shapes' centres
+    assert share[0, 0, row2 + 0] > 0.5 and share[0, 0, row2 + 3] == 0.0  # the square fills its patch, not the star's
+    assert share[0, 1, row2 + 3] > 0.25 and share[1, 1].max() == 0.0  # the star, then gone
+    assert share[:, :, 0].max() == 0.0  # top-left corner: background
+    shape, colour = patch_labels(scene, times, grid=4)
+    assert shape.shape == colour.shape == (2, 16) and shape.dtype.kind == "i"
+    assert shape[0, row2] == 1 + SHAPES.index("square") and colour[0, row2] == 1 + list(COLOURS).index("red")
+    assert shape[0, row2 + 3] == 1 + SHAPES.index("star") and colour[0, row2 + 3] == 1 + list(COLOURS).index("blue")
+    assert shape[1, row2 + 3] == 0 and colour[1, row2 + 3] == 0  # hidden star: nothing there
+    assert shape[0, 0] == 0 and (shape[0] > 0).sum() == (colour[0] > 0).sum()
+
+
+def test_patch_supervision_trains_heads_that_are_not_saved(tmp_path):
+    """``patch_supervision``: the towers learn to say what covers each patch; the heads stay out of the folder."""
+    import json
+
+    from safetensors.torch import load_file
+
+    assert _train_clip_script().main(["--config", str(_recipe(tmp_path, 30)), "--patch_supervision", "true"]) == 0
+    record = json.loads((tmp_path / "clip" / "training.json").read_text())
+    history = record["metrics"]["history"]
+    assert record["config"]["patch_supervision"] is True and record["config"]["patch_loss_weight"] == 1.0
+    assert history[-1]["patch_loss"] < history[0]["patch_loss"] / 2  # most patches are empty: learnt first
+    assert history[-1]["patch_colour_acc"] > history[0]["patch_colour_acc"] + 0.3  # then the covered ones
+    val = record["metrics"]["val_patch_accuracy"]
+    assert val["covered_patches"] > 0 and 0.0 <= val["shape"] <= 1.0 and 0.0 <= val["colour"] <= 1.0
+    weights = load_file(tmp_path / "clip" / "model.safetensors")
+    assert not any("shape" in k or "colour" in k for k in weights)  # a plain CLIPModel folder
+
+
+def test_probe_patch_features_script(tiny_clip, capsys):
+    """scripts/probe_patch_features.py: per-layer linear-probe accuracies of shape and colour on covered patches."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import probe_patch_features
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert probe_patch_features.main(["--clip", str(tiny_clip), "--n-train", "12", "--n-test", "4", "--frames", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["train_patches"] > 0 and out["test_patches"] > 0
+    layers = [k for k in out if k.startswith("layer")]
+    assert layers == ["layer0", "layer1", "layer2"]  # embeddings + the preset's 2 layers
+    for k in layers + ["raw_pixels", "majority"]:
+        assert set(out[k]) == {"shape", "colour"} and all(0.0 <= v <= 1.0 for v in out[k].values())
+
+
 def test_bad_recipe_key_is_an_error(tmp_path):
     from gifqa.errors import ConfigError
     from gifqa.training.contrastive import load_contrastive_recipe

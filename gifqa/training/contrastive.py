@@ -7,6 +7,14 @@ temperature.  A clip's embedding is the mean of its frames' L2-normalised image 
 re-normalised: the parameter-free "meanP" pooling of CLIP4Clip (Luo et al. 2021), which keeps
 the tower a plain per-frame image encoder, as CLIP-Cut and the gifqa vision tower use it.
 
+Optionally (``patch_supervision``) the tower's last-layer patch tokens are also trained to say which
+shape and colour cover their patch (the world's ground truth, ``gifqa.shapes.patches``), through two
+linear heads used only in training: dense supervision of what each token shows, as segmentation
+labels supervise a dense encoder.  CLIP's loss trains only the pooled class token, so its patch tokens
+need not hold what covers them, and on the shapes world they hold little of it (report.md,
+gifqa-shapes: a linear probe reads a patch's shape from them 0.58 of the time); a Q-Former can only
+bind a colour or an action to a named shape if some token says where that shape is.
+
 The vision tower's architecture and pixel statistics come from a gifqa model preset, so the
 trained tower drops into that model unchanged (``vision.hub_id`` = the output directory).  The
 output directory is a regular transformers ``CLIPModel`` folder (config, safetensors, tokenizer,
@@ -62,6 +70,8 @@ class ContrastiveConfig:
     projection_dim: int = 64  # width of the joint embedding space
     logit_scale_init: float = 2.6592  # log(1/0.07), CLIP's initial temperature
     hard_negatives: bool = False  # NegCLIP: each clip also sees one perturbed caption (a shape, colour or action changed, or two actors' swapped; gifqa.shapes.negatives) as an extra negative, drawn anew every step
+    patch_supervision: bool = False  # also train the last-layer patch tokens to classify the shape and colour covering their patch (gifqa.shapes.patches; linear heads, dropped after training)
+    patch_loss_weight: float = 1.0  # weight of that loss (mean of the shape and colour cross-entropies per patch token) next to InfoNCE
     data: ContrastiveData = field(default_factory=ContrastiveData)
     optim: ContrastiveOptim = field(default_factory=ContrastiveOptim)
     log_every: int = 100  # steps between loss lines on stderr
@@ -114,12 +124,55 @@ def clip_loss(video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor
     return (F.cross_entropy(v2t, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
-def embed_videos(model, pixels: torch.Tensor) -> torch.Tensor:
-    """[B, T, 3, S, S] -> [B, D]: mean of the frames' normalised embeddings, normalised (CLIP4Clip meanP)."""
+def embed_videos(model, pixels: torch.Tensor, patches: bool = False):
+    """[B, T, 3, S, S] -> [B, D]: mean of the frames' normalised embeddings, normalised (CLIP4Clip meanP).
+    With ``patches``, also the tower's last-layer patch tokens [B, T, P, D_v] (class token dropped)."""
     b, t = pixels.shape[:2]
-    frames = model.get_image_features(pixel_values=pixels.flatten(0, 1).float())  # stored as PIXEL_DTYPE
-    frames = getattr(frames, "pooler_output", frames)  # transformers >= 5 wraps the projected features
-    return F.normalize(F.normalize(frames, dim=-1).view(b, t, -1).mean(1), dim=-1)
+    out = model.get_image_features(pixel_values=pixels.flatten(0, 1).float())  # stored as PIXEL_DTYPE
+    frames = getattr(out, "pooler_output", out)  # transformers >= 5 wraps the projected features
+    video = F.normalize(F.normalize(frames, dim=-1).view(b, t, -1).mean(1), dim=-1)
+    if not patches:
+        return video
+    tokens = out.last_hidden_state[:, 1:]  # [B*T, P, D_v]: what gifqa's vision.feature_layer -1 reads
+    return video, tokens.reshape(b, t, *tokens.shape[1:])
+
+
+class PatchHeads(torch.nn.Module):
+    """Linear read-outs of a patch token's shape and colour class (0 = nothing covers the patch)."""
+
+    def __init__(self, width: int):
+        from gifqa.shapes.world import COLOURS, SHAPES
+
+        super().__init__()
+        self.shape = torch.nn.Linear(width, 1 + len(SHAPES))
+        self.colour = torch.nn.Linear(width, 1 + len(COLOURS))
+
+    def forward(self, tokens: torch.Tensor, shape: torch.Tensor, colour: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """tokens [..., P, D_v], labels [..., P] -> mean cross-entropy of the two read-outs, and their
+        accuracy on covered patches (label > 0)."""
+        ls, lc = self.shape(tokens).flatten(0, -2), self.colour(tokens).flatten(0, -2)
+        shape, colour = shape.reshape(-1), colour.reshape(-1)
+        loss = (F.cross_entropy(ls, shape) + F.cross_entropy(lc, colour)) / 2
+        hit = shape > 0
+        acc = {"shape": float((ls.argmax(-1) == shape)[hit].float().mean()) if hit.any() else float("nan"),
+               "colour": float((lc.argmax(-1) == colour)[hit].float().mean()) if hit.any() else float("nan")}
+        return loss, acc
+
+
+@torch.no_grad()
+def patch_accuracy(model, heads: PatchHeads, pixels, labels, batch: int = 256) -> dict:
+    """The heads' shape / colour accuracy over covered patches of the given clips."""
+    model.eval()
+    right = {"shape": 0.0, "colour": 0.0}
+    covered = 0
+    for i in range(0, len(pixels), batch):
+        _, tokens = embed_videos(model, pixels[i : i + batch], patches=True)
+        shape, colour = labels[0][i : i + batch], labels[1][i : i + batch]
+        hit = shape > 0
+        right["shape"] += float((heads.shape(tokens).argmax(-1) == shape)[hit].sum())
+        right["colour"] += float((heads.colour(tokens).argmax(-1) == colour)[hit].sum())
+        covered += int(hit.sum())
+    return {k: round(v / max(covered, 1), 4) for k, v in right.items()} | {"covered_patches": covered}
 
 
 def embed_texts(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -180,15 +233,19 @@ def evaluate_clip(clip_dir, world_dir, split: str = "val", frames: int = 8, seed
     tokenizer = build_clip_tokenizer()
     model = CLIPModel.from_pretrained(clip_dir).eval()
     max_text = model.config.text_config.max_position_embeddings
-    data, texts = _load_split(world_dir, split, frames, load_preset(preset).vision, tokenizer, max_text)
+    data, texts, _ = _load_split(world_dir, split, frames, load_preset(preset).vision, tokenizer, max_text)
     return {"clip": str(clip_dir), "split": split, "retrieval": retrieval_metrics(model, *data),
             "hard_negatives": hard_negative_accuracy(model, data, texts, tokenizer, max_text, seed)}
 
 
-def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int):
-    """Pixels [N, T, 3, S, S] (PIXEL_DTYPE), token ids / mask [N, L] of one split's GIFs and captions; the captions."""
+def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int, labels: bool = False):
+    """Pixels [N, T, 3, S, S] (PIXEL_DTYPE), token ids / mask [N, L] of one split's GIFs and captions; the
+    captions; with ``labels``, the patch shape and colour classes [N, T, P] of the frames read
+    (``gifqa.shapes.patches``; the scenes are re-drawn from the world's manifest), else None."""
     from gifqa.media import load_video
     from gifqa.model.vision import preprocess_frames
+    from gifqa.shapes.dataset import scene_for
+    from gifqa.shapes.patches import frame_times_ms, patch_labels
 
     captions = dict(line.split("\t", 1) for line in (root / "descriptions.tsv").read_text().splitlines() if line)
     ids = root / split / "gif_ids.txt"
@@ -199,11 +256,19 @@ def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text
         raise DataError(ids, "no GIFs listed")
     # Filled in place: stacking a list would hold every clip twice at the peak.
     pixels = torch.empty((len(names), frames, 3, vision.image_size, vision.image_size), dtype=PIXEL_DTYPE)
+    grid = vision.image_size // int(vision.hf_config.get("patch_size", 32))
+    classes = torch.zeros((2, len(names), frames, grid * grid), dtype=torch.int64) if labels else None
+    manifest = json.loads((root / "manifest.json").read_text()) if labels else {}
     for i, n in enumerate(names):
-        pixels[i] = preprocess_frames(load_video(root / "gifs" / n, frames).frames, vision)
+        video = load_video(root / "gifs" / n, frames)
+        pixels[i] = preprocess_frames(video.frames, vision)
+        if labels:
+            scene = scene_for(n, seed=manifest["seed"], size_px=manifest["size_px"])
+            for k, c in enumerate(patch_labels(scene, frame_times_ms(scene, video.timestamps_ms), grid)):
+                classes[k, i] = torch.from_numpy(c)
     texts = [captions[n].strip() for n in names]
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_text, return_tensors="pt")
-    return (pixels, enc["input_ids"], enc["attention_mask"]), texts
+    return (pixels, enc["input_ids"], enc["attention_mask"]), texts, classes
 
 
 def _param_groups(model, weight_decay: float) -> list[dict]:
@@ -246,13 +311,18 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
     model, vision = build_clip(cfg, tokenizer)
     max_text = model.config.text_config.max_position_embeddings
     t0 = time.perf_counter()
-    train, train_texts = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text)
-    val, val_texts = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text)
+    dense = cfg.patch_supervision
+    train, train_texts, train_labels = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text, dense)
+    val, val_texts, val_labels = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text, dense)
     log.info("decoded %d train and %d val clips in %.0f s", len(train[0]), len(val[0]), time.perf_counter() - t0)
+    heads = PatchHeads(model.config.vision_config.hidden_size) if dense else None  # seeded by build_clip's manual_seed
 
-    # 2. Optimizer: AdamW, linear warm-up then cosine decay.
+    # 2. Optimizer: AdamW, linear warm-up then cosine decay (the patch heads, if any, in the decayed group).
     o = cfg.optim
-    opt = torch.optim.AdamW(_param_groups(model, o.weight_decay), lr=o.lr, betas=(0.9, 0.98), eps=1e-6)
+    groups = _param_groups(model, o.weight_decay)
+    if heads is not None:
+        groups[0]["params"] += list(heads.parameters())
+    opt = torch.optim.AdamW(groups, lr=o.lr, betas=(0.9, 0.98), eps=1e-6)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, o.warmup_steps)) * 0.5 * (
         1 + math.cos(math.pi * min(1.0, s / o.max_steps))))
 
@@ -273,21 +343,32 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
             enc = tokenizer([hard_negative(train_texts[i], neg_rng) for i in idx.tolist()], padding=True,
                             truncation=True, max_length=max_text, return_tensors="pt")
             negatives = embed_texts(model, enc["input_ids"], enc["attention_mask"])  # [B, D]
-        loss = clip_loss(embed_videos(model, train[0][idx]), embed_texts(model, train[1][idx], train[2][idx]),
-                         model.logit_scale, negatives)
+        if heads is None:
+            video = embed_videos(model, train[0][idx])
+        else:
+            video, tokens = embed_videos(model, train[0][idx], patches=True)  # tokens [B, T, P, D_v]
+            dense_loss, dense_acc = heads(tokens, train_labels[0][idx], train_labels[1][idx])
+        loss = clip_loss(video, embed_texts(model, train[1][idx], train[2][idx]), model.logit_scale, negatives)
+        total = loss if heads is None else loss + cfg.patch_loss_weight * dense_loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), o.max_grad_norm)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + (list(heads.parameters()) if heads else []), o.max_grad_norm)
         opt.step()
         sched.step()
         if (step + 1) % cfg.log_every == 0 or step + 1 == o.max_steps:
-            history.append({"step": step + 1, "loss": round(loss.item(), 4)})
-            log.info("step %d loss %.4f temperature %.4f", step + 1, loss.item(), 1 / model.logit_scale.exp().item())
+            row = {"step": step + 1, "loss": round(loss.item(), 4)}
+            if heads is not None:
+                row |= {"patch_loss": round(dense_loss.item(), 4), "patch_shape_acc": round(dense_acc["shape"], 4),
+                        "patch_colour_acc": round(dense_acc["colour"], 4)}
+            history.append(row)
+            log.info("step %d %s temperature %.4f", step + 1, row, 1 / model.logit_scale.exp().item())
 
     # 4. Evaluate (caption <-> clip retrieval on held-out GIFs) and save.
     metrics = {"val": retrieval_metrics(model, *val), "train_subset": retrieval_metrics(model, *(x[:len(val[0])] for x in train)),
                "val_hard_negatives": hard_negative_accuracy(model, val, val_texts, tokenizer, max_text, cfg.seed),
                "history": history, "seconds": round(time.perf_counter() - t0, 1)}
+    if heads is not None:
+        metrics["val_patch_accuracy"] = patch_accuracy(model, heads, val[0], val_labels)
     log.info("val retrieval %s; against hard negatives %s", metrics["val"], metrics["val_hard_negatives"])
     save_clip(model.eval(), tokenizer, vision, out, metrics, cfg)
     return metrics

@@ -1,0 +1,65 @@
+"""Which patches of a frame each shape covers: the world's ground truth at the vision tower's patch grid.
+
+Used by analyses (does the Q-Former look at the shape a question names; can a patch token tell what
+covers it) and by step 1 of the recipe as dense supervision of the CLIP tower
+(``gifqa.training.contrastive``, ``patch_supervision``): only a synthetic world knows this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gifqa.shapes.render import actor_mask
+from gifqa.shapes.world import COLOURS, SHAPES, Scene
+
+LABEL_COVERED = 0.25  # share of a patch's pixels the covering actor must have for the patch to take its label
+
+
+def frame_times_ms(scene: Scene, timestamps_ms) -> np.ndarray:
+    """The times to draw ``scene`` at for GIF frames that start at ``timestamps_ms`` (``Video.timestamps_ms``).
+
+    Not ``scene.frame_times_ms()[video.frame_indices]``: the GIF writer (Pillow) merges consecutive
+    frames that came out identical (a shape standing still), adding up their delays, so a GIF frame's
+    index is not the scene frame's index (in about 4 of 10 of the world's clips).  Its start time is
+    kept: the scene frame on screen then is the one drawn."""
+    d = np.asarray(scene.frame_delays_ms, dtype=np.float64)
+    starts = np.cumsum(d) - d
+    k = np.clip(np.searchsorted(starts, np.asarray(timestamps_ms, dtype=np.float64), side="right") - 1, 0, len(d) - 1)
+    return scene.frame_times_ms()[k]
+
+
+def patch_coverage(scene: Scene, times_ms, grid: int) -> np.ndarray:
+    """float32 [T, actors, grid*grid]: share of each patch's pixels each actor covers at each time,
+    each actor drawn alone (so an actor in front does not hide the one behind it).  Pixels past the
+    last whole patch (a side not divisible by ``grid``) are left out."""
+    s = scene.size_px
+    p = s // grid
+    out = np.zeros((len(times_ms), len(scene.actors), grid * grid), dtype=np.float32)
+    for t, ms in enumerate(times_ms):
+        for a, actor in enumerate(scene.actors):
+            m = actor_mask(actor, float(ms), s)[: grid * p, : grid * p]
+            out[t, a] = m.reshape(grid, p, grid, p).mean(axis=(1, 3)).reshape(-1)
+    return out
+
+
+def patch_labels(scene: Scene, times_ms, grid: int, covered: float = LABEL_COVERED) -> tuple[np.ndarray, np.ndarray]:
+    """int64 [T, grid*grid] shape and colour classes of each patch: 0 = no actor covers ``covered`` of
+    it, else 1 + the index in ``SHAPES`` (``COLOURS``) of the actor covering the most of it."""
+    share = patch_coverage(scene, times_ms, grid)  # [T, A, P]
+    best = share.argmax(axis=1)  # [T, P]
+    hit = share.max(axis=1) >= covered
+    shape_of = np.array([1 + SHAPES.index(a.shape) for a in scene.actors])
+    colour_of = np.array([1 + list(COLOURS).index(a.colour) for a in scene.actors])
+    return np.where(hit, shape_of[best], 0), np.where(hit, colour_of[best], 0)
+
+
+def named_actor(scene: Scene, question: str) -> int | None:
+    """Index of the one actor a question names ("the red circle", "the square", "what shape is red"),
+    or None when it names none or several.  A colour-and-shape name wins over single words."""
+    words = question.lower().replace("?", " ").replace(",", " ").split()
+    text = " " + " ".join(words) + " "
+    full = [i for i, a in enumerate(scene.actors) if f" {a.colour} {a.shape} " in text]
+    if full:
+        return full[0] if len(full) == 1 else None
+    hits = {i for i, a in enumerate(scene.actors) if a.shape in words or a.colour in words}
+    return hits.pop() if len(hits) == 1 else None
