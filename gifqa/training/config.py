@@ -77,6 +77,12 @@ class EvalSpec:
 
 
 @dataclass
+class GroundingSpec:
+    weight: float = 0.0  # weight of the grounding loss (gifqa/training/grounding.py: the first queries' cross-attention on the patches of the shape a question names; shapes sources only); 0 = off
+    queries: int = 1  # how many of each frame's queries (the first ones) are supervised; the rest stay free
+
+
+@dataclass
 class TrainConfig:
     output_dir: str = "runs/default"  # the run directory (never overwritten unless resuming)
     seed: int = 0
@@ -84,6 +90,7 @@ class TrainConfig:
     data: DataSpec = field(default_factory=DataSpec)
     optim: OptimSpec = field(default_factory=OptimSpec)
     eval: EvalSpec = field(default_factory=EvalSpec)
+    grounding: GroundingSpec = field(default_factory=GroundingSpec)
     precision: str = "no"  # "no" (float32), "bf16", "fp16"
     gradient_checkpointing: bool = False  # for the LLM
     log_every: int = 1  # optimizer steps between log lines
@@ -110,6 +117,10 @@ class TrainConfig:
             raise ConfigError(f"optim.lr: unknown group(s) {sorted(bad)}; known {list(LR_GROUPS)}")
         if self.eval.split not in ("test", "val", "train", "train_full", "total"):
             raise ConfigError(f"eval.split must be test, val, train, train_full or total, got {self.eval.split!r}")
+        if self.grounding.weight < 0 or self.grounding.queries < 1:
+            raise ConfigError("grounding.weight must be >= 0 and grounding.queries >= 1")
+        if self.grounding.weight and not any(s.kind == "shapes" for s in self.data.sources):
+            raise ConfigError("grounding.weight > 0 needs a shapes source: only the shapes world knows where a named shape is")
         if self.optim.max_steps < 1 or self.optim.batch_size < 1 or self.optim.grad_accum < 1:
             raise ConfigError("optim.max_steps, batch_size and grad_accum must be >= 1")
         return self

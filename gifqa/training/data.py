@@ -12,6 +12,7 @@ handle is shared across workers), with a small per-process cache of decoded clip
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Example:
     prompt: str  # model prompt (already templated); "" for reaction
     answer: str  # target text; "" for reaction
     label: int = -1  # reaction label index; -1 otherwise
+    grounding: tuple[int, ...] = ()  # per sampled frame, a bit mask of the patches the named shape covers (gifqa.training.grounding); () = none
 
 
 @dataclass
@@ -133,13 +135,19 @@ def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
     )
 
 
-def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | None) -> tuple[list[Stream], dict]:
-    """All streams of the mixture and a report of what each holds (written to data_report.json)."""
+def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | None,
+                  grounding_grid: int | None = None) -> tuple[list[Stream], dict]:
+    """All streams of the mixture and a report of what each holds (written to data_report.json).
+
+    ``grounding_grid`` (the tower's patches a side): attach grounding targets to the questions of
+    shapes sources (``Example.grounding``; gifqa.training.grounding)."""
     streams: list[Stream] = []
     report: dict = {}
     for i, source in enumerate(spec.sources):
+        bits = None
         if source.kind == "shapes":
             source = prepare_shapes(source, run_dir)
+            bits = _grounding_targets(source, spec.frames, grounding_grid) if grounding_grid else None
         tasks = list(source.tasks)
         weights = {t: source.task_weights.get(t, 1.0) for t in tasks}
         total = sum(weights.values()) or 1.0
@@ -148,6 +156,9 @@ def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | No
             if task in QA_TASKS:
                 _need(source, ("annotations", "gif_dir"), name)
                 examples = _qa_examples(task, source.annotations, source.gif_dir, source.split, report, name)
+                if bits is not None:  # the prompt template adds no colour or shape word
+                    examples = [dataclasses.replace(e, grounding=bits(e.gif_path, e.prompt)) for e in examples]
+                    report[name]["grounded"] = sum(1 for e in examples if e.grounding)
             elif task == "caption":
                 _need(source, ("descriptions", "gif_dir"), name)
                 # Only GIFs of this source's training annotations: a description file covers
@@ -166,6 +177,17 @@ def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | No
                 raise DataError(source.annotations or source.path or name, f"{name}: no examples with media")
             streams.append(Stream(name, task, examples, source.weight * weights[task] / total))
     return streams, report
+
+
+def _grounding_targets(source: SourceSpec, frames: int, grid: int):
+    """gifqa.training.grounding.TargetBits for a prepared shapes source (its world's manifest gives the
+    seed and size the scenes are re-drawn with)."""
+    import json
+
+    from gifqa.training.grounding import TargetBits
+
+    manifest = json.loads((Path(source.annotations).parent / "manifest.json").read_text())
+    return TargetBits(frames, grid, manifest["seed"], manifest["size_px"])
 
 
 def _gif_ids(source: SourceSpec) -> set[str]:

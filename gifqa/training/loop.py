@@ -36,28 +36,48 @@ class TrainStep(nn.Module):
 
     With ``features`` (cached vision-tower outputs [B, T, N, D_v]) the vision tower is skipped:
     the model's own forward runs with ``encode_frames`` reading the features (projector onwards).
+    With ``grounding`` (target masks [B, T, N], gifqa.training.grounding) and ``grounding_weight`` > 0,
+    the Q-Former's cross-attention is recorded and the grounding loss joins the model's.
+    Returns (loss, its LM part, its MVM part, its grounding part), the last three detached.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, grounding_weight: float = 0.0, grounding_queries: int = 1):
         super().__init__()
         self.model = model
+        self.grounding_weight = grounding_weight
+        self.grounding_queries = grounding_queries
 
     def forward(self, pixel_values=None, input_ids=None, attention_mask=None, labels=None, reaction_labels=None,
-                features=None):
+                features=None, grounding=None):
         if features is not None:
             from gifqa.training.features import precomputed_features
 
             with precomputed_features(self.model):
-                return self._step(features, input_ids, attention_mask, labels, reaction_labels)
-        return self._step(pixel_values, input_ids, attention_mask, labels, reaction_labels)
+                return self._step(features, input_ids, attention_mask, labels, reaction_labels, grounding)
+        return self._step(pixel_values, input_ids, attention_mask, labels, reaction_labels, grounding)
 
-    def _step(self, clips, input_ids, attention_mask, labels, reaction_labels):
+    def _step(self, clips, input_ids, attention_mask, labels, reaction_labels, grounding):
         if reaction_labels is not None:
             loss = self.model.reaction_loss(clips, reaction_labels)
-            return loss, loss.detach(), torch.zeros((), device=loss.device)
-        out = self.model(clips, input_ids, attention_mask=attention_mask, labels=labels)
-        mvm = out.loss_mvm.detach() if out.loss_mvm is not None else torch.zeros((), device=out.loss.device)
-        return out.loss, out.loss_ce.detach(), mvm
+            zero = torch.zeros((), device=loss.device)
+            return loss, loss.detach(), zero, zero
+        projector = self.model.projector
+        projector.record_attentions = grounding is not None and self.grounding_weight > 0
+        try:
+            out = self.model(clips, input_ids, attention_mask=attention_mask, labels=labels)
+            attentions = projector.cross_attentions if projector.record_attentions else None
+        finally:
+            projector.record_attentions, projector.cross_attentions = False, None
+        zero = torch.zeros((), device=out.loss.device)
+        mvm = out.loss_mvm.detach() if out.loss_mvm is not None else zero
+        loss, ground = out.loss, zero
+        if attentions is not None:
+            from gifqa.training.grounding import grounding_loss
+
+            g = grounding_loss(attentions, grounding, self.grounding_queries)
+            if g is not None:
+                loss, ground = loss + self.grounding_weight * g, g.detach()
+        return loss, out.loss_ce.detach(), mvm, ground
 
 
 def build_model(cfg: TrainConfig):
@@ -161,6 +181,12 @@ def train(cfg: TrainConfig) -> Path:
     # 3. Model: the same seeded init on every process.
     set_seed(cfg.seed)
     model = build_model(cfg)
+    grid = None
+    if cfg.grounding.weight:
+        # The grounding loss reads the Q-Former's cross-attention weights, which only the eager
+        # attention returns; the model's config and checkpoints do not change.
+        model.projector.qformer.set_attn_implementation("eager")
+        grid = math.isqrt(model.config.vision.num_tokens - 1)
     if cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable()
     frames = cfg.data.frames
@@ -170,12 +196,12 @@ def train(cfg: TrainConfig) -> Path:
     # 4. Data: the main process generates / checks it first, the others then read it.
     labels = model.reaction_head.labels if model.reaction_head is not None else None
     if main:
-        streams, report = build_streams(cfg.data, run_dir, labels)
+        streams, report = build_streams(cfg.data, run_dir, labels, grounding_grid=grid)
         _write_json_atomic(run_dir / "data_report.json", report)
         log_report(report)
     accelerator.wait_for_everyone()
     if not main:
-        streams, _ = build_streams(cfg.data, run_dir, labels)
+        streams, _ = build_streams(cfg.data, run_dir, labels, grounding_grid=grid)
     if cfg.data.feature_cache and model.config.vision.train:
         raise ConfigError("data.feature_cache needs a frozen vision tower, but the model has vision.train: true")
     features = _feature_cache(cfg, accelerator, model, streams, run_dir) if cfg.data.feature_cache else None
@@ -186,7 +212,7 @@ def train(cfg: TrainConfig) -> Path:
     groups = model.trainable_parameter_groups(cfg.optim.lr, cfg.optim.weight_decay)
     optimizer = torch.optim.AdamW(groups, betas=tuple(cfg.optim.betas))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.optim.warmup_steps, cfg.optim.max_steps))
-    step_module = TrainStep(model)
+    step_module = TrainStep(model, cfg.grounding.weight, cfg.grounding.queries)
     step_module, optimizer = accelerator.prepare(step_module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     tokenizer = model.tokenizer
@@ -226,11 +252,14 @@ def train(cfg: TrainConfig) -> Path:
             ctx = accelerator.no_sync(step_module) if not sync and accelerator.num_processes > 1 else _nullcontext()
             with ctx:
                 with accelerator.autocast():
-                    loss, loss_ce, loss_mvm = step_module(**inputs)
+                    loss, loss_ce, loss_mvm, loss_grounding = step_module(**inputs)
                 accelerator.backward(loss / cfg.optim.grad_accum)
-            sums.setdefault(batch["task"], []).append(float(loss.detach()))
+            # Per task: the model's loss (LM + MVM); the grounding term is logged on its own.
+            sums.setdefault(batch["task"], []).append(float(loss.detach()) - cfg.grounding.weight * float(loss_grounding))
             sums.setdefault("ce", []).append(float(loss_ce))
             sums.setdefault("mvm", []).append(float(loss_mvm))
+            if "grounding" in inputs:
+                sums.setdefault("grounding", []).append(float(loss_grounding))
             samples += len(batch["examples"])
         if cfg.optim.max_grad_norm > 0:
             accelerator.clip_grad_norm_(step_module.parameters(), cfg.optim.max_grad_norm)
@@ -300,7 +329,13 @@ def _inputs(batch, model, tokenizer, device) -> dict:
     if batch["task"] == "reaction":
         return {**clips, "reaction_labels": torch.tensor([e.label for e in examples], device=device)}
     text = model.build_text_inputs([e.prompt for e in examples], [e.answer for e in examples])
-    return {**clips, **{k: v.to(device) for k, v in text.items()}}
+    out = {**clips, **{k: v.to(device) for k, v in text.items()}}
+    if any(e.grounding for e in examples):  # set only when training.grounding is on (build_streams)
+        from gifqa.training.grounding import target_masks
+
+        frames = batch[key].shape[1]
+        out["grounding"] = target_masks([e.grounding for e in examples], frames, model.config.vision.num_tokens).to(device)
+    return out
 
 
 def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
@@ -329,14 +364,14 @@ def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
 
 def _gather_losses(accelerator, sums: dict[str, list[float]]) -> dict:
     """Mean loss per key over micro-steps and processes (each process may have drawn other tasks)."""
-    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm"})
+    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding"})
     local = torch.tensor([[sum(sums.get(k, [])), len(sums.get(k, []))] for k in keys], device=accelerator.device)
     total = accelerator.reduce(local, reduction="sum")
     out = {}
     for k, (s, n) in zip(keys, total.tolist()):
         if n:
             out[f"loss_{k}"] = s / n
-    task_keys = [k for k in keys if k not in ("ce", "mvm") and f"loss_{k}" in out]
+    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding") and f"loss_{k}" in out]
     out["loss"] = sum(out[f"loss_{k}"] for k in task_keys) / max(1, len(task_keys))
     return out
 

@@ -1,0 +1,158 @@
+"""Grounding supervision (gifqa.training.grounding): which shape a question names, where it is in the
+frames the model sees, the loss on the Q-Former's cross-attention, and a real run with it on."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[model]')")
+pytest.importorskip("transformers", reason="transformers is not installed (pip install -e '.[model]')")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _scene():
+    from gifqa.shapes.world import Actor, Scene, Segment
+
+    return Scene(actors=[Actor("circle", "red", "big", "left", [Segment("nod", 2, 0.0, 800.0)]),
+                         Actor("square", "blue", "small", "right", [Segment("spin", 1, 0.0, 800.0)])],
+                 frame_delays_ms=[100] * 8, background="plain", background_rgb=(230, 230, 230), size_px=64)
+
+
+@pytest.mark.parametrize("question, want", [
+    ("What does the red circle do after it nods ?", 0),
+    ("what color is the square ?", 1),
+    ("what shape is blue ?", 1),
+    ("where is the red circle ?", 0),
+    ("how many shapes are there ?", None),  # names none
+    ("what does the red square do ?", None),  # a colour of one shape and the shape of another
+])
+def test_named_actor(question, want):
+    from gifqa.shapes.patches import named_actor
+
+    assert named_actor(_scene(), question) == want
+
+
+def test_frame_times_follow_the_gif_timeline_when_frames_were_merged():
+    from gifqa.shapes.patches import frame_times_ms
+
+    scene = _scene()  # 8 frames of 100 ms: drawn at 50, 150, ...
+    # A GIF whose writer merged frames 2-4 (identical) into one of 300 ms: it starts at 0, 100, 200, 500, ...
+    got = frame_times_ms(scene, [0, 100, 200, 500, 600])
+    assert list(got) == [50.0, 150.0, 250.0, 550.0, 650.0]
+
+
+def test_targets_match_the_shape_in_the_decoded_frames(tmp_path):
+    """For generated GIFs (some with merged frames), the target patches of a named shape are where
+    its colour is in the frames load_video returns."""
+    from gifqa.media import load_video
+    from gifqa.shapes import generate_dataset
+    from gifqa.shapes.dataset import scene_for
+    from gifqa.shapes.patches import named_actor
+    from gifqa.shapes.world import COLOURS
+    from gifqa.training.grounding import TargetBits
+
+    generate_dataset(tmp_path, n_train=8, n_val=0, n_test=0, n_compositional=0, seed=5, size_px=64)
+    bits = TargetBits(frames=6, grid=4, seed=5, size_px=64)
+    rows = [line.split("\t") for line in (tmp_path / "train" / "Train_action_question.csv").read_text().splitlines()[1:]]
+    assert rows
+    for row in rows:
+        gif, question = tmp_path / "gifs" / f"{row[0]}.gif", row[1]
+        got = bits(str(gif), question)
+        scene = scene_for(row[0], seed=5, size_px=64)
+        actor = scene.actors[named_actor(scene, question)]
+        assert len(got) == 6
+        frames = load_video(gif, 6).frames
+        for mask, frame in zip(got, frames):
+            colour = np.all(frame == np.array(COLOURS[actor.colour]), axis=-1)  # [64, 64]
+            share = colour.reshape(4, 16, 4, 16).mean(axis=(1, 3)).reshape(-1)
+            target = np.array([mask >> p & 1 for p in range(16)], dtype=bool)
+            assert (share[target] > 0).all()  # every target patch shows the shape's colour
+            assert not (share[~target] > 0.2).any()  # no patch full of it is left out
+    assert bits(str(tmp_path / "gifs" / f"{rows[0][0]}.gif"), "how many shapes are there ?") == ()
+
+
+def test_grounding_loss():
+    from gifqa.training.grounding import grounding_loss, target_masks
+
+    masks = target_masks([(0b11, 0), ()], frames=2, num_tokens=17)  # clip 0: patches 0-1 in frame 0 only
+    assert masks.shape == (2, 2, 17) and masks.sum() == 2 and masks[0, 0, 1] and masks[0, 0, 2] and not masks[0, 0, 0]
+    heads, q_total = 2, 3
+    uniform = torch.full((4, heads, q_total, 17), 1 / 17, requires_grad=True)
+    loss = grounding_loss([uniform], masks, queries=1)
+    assert math.isclose(loss.item(), -math.log(2 / 17), rel_tol=1e-5)  # one frame counts: the others show no target
+    loss.backward()
+    assert uniform.grad[0, :, 0, 1:3].lt(0).all() and uniform.grad[0, :, 1:].eq(0).all()  # only query 0 of frame 0
+    focused = torch.zeros(4, heads, q_total, 17)
+    focused[:, :, :, 1] = 1.0
+    assert float(grounding_loss([focused, focused], masks, queries=2)) < 1e-5
+    assert grounding_loss([uniform], target_masks([(), ()], 2, 17), 1) is None
+
+
+def test_grounding_needs_a_shapes_source(tmp_path):
+    from gifqa.errors import ConfigError
+    from gifqa.training.config import load_recipe
+
+    with pytest.raises(ConfigError, match="needs a shapes source"):
+        load_recipe(REPO / "scripts" / "configs" / "tiny.yaml", [
+            "--grounding.weight", "1.0", "--data.sources", json.dumps([{"kind": "tgif-qa", "annotations": str(tmp_path)}])])
+    with pytest.raises(ConfigError, match="grounding.queries"):
+        load_recipe(REPO / "scripts" / "configs" / "shapes-tiny.yaml", ["--grounding.queries", "0"])
+
+
+def test_shapes_run_with_grounding_trains_the_cross_attention(tmp_path):
+    """The tiny shapes recipe through scripts/train.py with the grounding loss on: it is logged,
+    every action question is grounded, and the checkpoint is an ordinary one."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import train as train_script
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    run = tmp_path / "run"
+    argv = ["--config", str(REPO / "scripts" / "configs" / "shapes-tiny.yaml"), "--output_dir", str(run),
+            "--grounding.weight", "1.0", "--optim.max_steps", "6",
+            "--data.sources", json.dumps([{"kind": "shapes", "tasks": ["action", "frameqa"],
+                                           "generate": {"n_train": 6, "n_val": 2, "n_test": 0, "n_compositional": 0,
+                                                        "seed": 0, "size_px": 64}}])]
+    assert train_script.main(argv) == 0
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    grounded = [r["loss_grounding"] for r in rows if "loss_grounding" in r]
+    assert grounded and all(g > 0 for g in grounded)
+    report = json.loads((run / "data_report.json").read_text())
+    assert report["0:shapes/action"]["grounded"] == report["0:shapes/action"]["with_media"]  # every action question names its shape
+    assert 0 < report["0:shapes/frameqa"]["grounded"] < report["0:shapes/frameqa"]["with_media"]  # "how many shapes" does not
+    resolved = json.loads((run / "config.resolved.json").read_text())
+    assert resolved["grounding"] == {"weight": 1.0, "queries": 1}
+    from gifqa.model import GifQAModel
+
+    GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))  # nothing new in the checkpoint
+
+
+def test_train_step_adds_the_weighted_grounding_loss():
+    from gifqa.model import GifQAModel
+    from gifqa.model.presets import load_preset
+    from gifqa.training.grounding import target_masks
+    from gifqa.training.loop import TrainStep
+
+    model = GifQAModel(load_preset("shapes")).train()
+    model.projector.qformer.set_attn_implementation("eager")
+    pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    text = model.build_text_inputs(["Question: what color is the square ? Answer:"] * 2, ["red", "blue"])
+    masks = target_masks([(0b10, 0b110, 0, 0b1), ()], frames=4, num_tokens=17)
+    out = {}
+    for weight in (0.0, 0.5):
+        torch.manual_seed(0)  # the same MVM masking in both calls
+        out[weight] = TrainStep(model, weight, 2)(pixel_values=pixels, **text, grounding=masks)
+    loss0, _, _, g0 = out[0.0]
+    loss1, _, _, g1 = out[0.5]
+    assert g0.item() == 0.0 and g1.item() > 0  # off: not computed
+    assert math.isclose(loss1.item(), loss0.item() + 0.5 * g1.item(), rel_tol=1e-5)
+    assert model.projector.cross_attentions is None and not model.projector.record_attentions  # left as found
+    grads = torch.autograd.grad(loss1, model.projector.query_tokens)
+    assert grads[0].abs().sum() > 0
