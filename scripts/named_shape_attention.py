@@ -43,7 +43,7 @@ def measure(model, world: Path, split: str, task: str, limit: int) -> dict:
     from gifqa.media import load_video
     from gifqa.model import prompts
     from gifqa.shapes.dataset import scene_for
-    from gifqa.shapes.patches import frame_times_ms
+    from gifqa.shapes.patches import frame_times_ms, named_actor
 
     manifest = json.loads((world / "manifest.json").read_text())
     proj = model.projector
@@ -58,13 +58,13 @@ def measure(model, world: Path, split: str, task: str, limit: int) -> dict:
     clips = n_frames = 0
     for row in rows:
         scene = scene_for(row.gif_name, seed=manifest["seed"], size_px=manifest["size_px"])
-        named = [i for i, a in enumerate(scene.actors) if a.name in row.question.lower()]
-        if len(scene.actors) < 2 or len(named) != 1:
+        named = named_actor(scene, row.question)
+        if len(scene.actors) < 2 or named is None:
             continue
         video = load_video(world / "gifs" / f"{row.gif_name}.gif", frames)
         cover = coverage(scene, frame_times_ms(scene, video.timestamps_ms), grid)  # [T, A, P]
-        target = cover[:, named[0]]  # [T, P]
-        others = np.delete(cover, named[0], axis=1).any(axis=1)  # [T, P]
+        target = cover[:, named]  # [T, P]
+        others = np.delete(cover, named, axis=1).any(axis=1)  # [T, P]
         only_t, only_o = target & ~others, others & ~target
         enc = model.build_text_inputs([prompts.question_prompt(row.question)])
         model.encode_frames(model.preprocess_frames(video.frames)[None], None, enc["input_ids"], enc["attention_mask"])

@@ -58,13 +58,11 @@ class TargetBits:
 def target_masks(bits: list[tuple[int, ...]], frames: int, num_tokens: int) -> torch.Tensor:
     """bool [B, T, N] over the tower's tokens (class token first, never a target) from ``TargetBits``;
     an example without a target gets an all-False row."""
-    out = torch.zeros(len(bits), frames, num_tokens, dtype=torch.bool)
+    words = torch.zeros(len(bits), frames, dtype=torch.long)  # [B, T]: one bit mask per frame
     for b, row in enumerate(bits):
-        for t, m in enumerate(row[:frames]):
-            for p in range(num_tokens - 1):
-                if m >> p & 1:
-                    out[b, t, 1 + p] = True
-    return out
+        words[b, : len(row[:frames])] = torch.tensor(row[:frames], dtype=torch.long)
+    patches = (words[..., None] >> torch.arange(num_tokens - 1)) & 1  # [B, T, N-1]
+    return torch.cat([torch.zeros(len(bits), frames, 1, dtype=torch.bool), patches.bool()], dim=-1)
 
 
 def grounding_loss(cross_attentions, masks: torch.Tensor, queries: int) -> torch.Tensor | None:
