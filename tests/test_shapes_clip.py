@@ -245,6 +245,44 @@ def test_patch_labels_name_the_shape_covering_each_patch():
     assert shape[0, 0] == 0 and (shape[0] > 0).sum() == (colour[0] > 0).sum()
 
 
+def test_patch_poses_say_where_the_covering_shape_stands():
+    """patch_poses: the covering shape's centre relative to each covered patch, its radius and heading,
+    in patch units; NaN where nothing covers the patch; a hidden (blinking) shape covers nothing."""
+    from gifqa.shapes.patches import POSE_SIZE, actor_pose, patch_poses
+    from gifqa.shapes.world import PLACES, SIZES, Actor, Scene, Segment
+
+    square = Actor("square", "red", "big", "left", [Segment("nod", 1, 0.0, 1.0)])  # still from 1 ms
+    star = Actor("star", "blue", "small", "right", [Segment("blink", 1, 0.0, 1000.0)])
+    scene = Scene(actors=[square, star], frame_delays_ms=[500, 500], background="plain",
+                  background_rgb=(230, 230, 230), size_px=64)
+    poses = patch_poses(scene, [100.0, 500.0], grid=4)
+    assert poses.shape == (2, 16, POSE_SIZE) and poses.dtype == np.float32
+    row2 = 2 * 4
+    x, y = PLACES["left"]  # the square's centre: (0.2, 0.58) of the side = (0.8, 2.32) patches
+    assert np.allclose(poses[0, row2], [x * 4 - 0.5, y * 4 - 2.5, SIZES["big"] * 4, 1.0, 0.0], atol=1e-5)
+    assert np.isnan(poses[0, 0]).all()  # background
+    assert not np.isnan(poses[0, row2 + 3]).any() and np.isnan(poses[1, row2 + 3]).all()  # the star, then hidden
+    assert actor_pose(star, 500.0) is None
+
+
+def test_patch_pose_trains_a_third_head(tmp_path):
+    """``patch_pose``: the pose read-out learns (its error falls) and is reported on validation;
+    without patch_supervision it is a config error."""
+    import json
+
+    from gifqa.errors import ConfigError
+    from gifqa.training.contrastive import load_contrastive_recipe
+
+    with pytest.raises(ConfigError, match="patch_pose needs patch_supervision"):
+        load_contrastive_recipe(_recipe(tmp_path, 1), ["--patch_pose", "true"])
+    assert _train_clip_script().main(["--config", str(_recipe(tmp_path, 30)), "--patch_supervision", "true",
+                                      "--patch_pose", "true"]) == 0
+    record = json.loads((tmp_path / "clip" / "training.json").read_text())
+    history = record["metrics"]["history"]
+    assert history[-1]["patch_pose_mse"] < history[0]["patch_pose_mse"] / 2
+    assert record["metrics"]["val_patch_accuracy"]["pose_mse"] > 0
+
+
 def test_patch_supervision_trains_heads_that_are_not_saved(tmp_path):
     """``patch_supervision``: the towers learn to say what covers each patch; the heads stay out of the folder."""
     import json

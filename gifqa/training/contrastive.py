@@ -13,7 +13,12 @@ linear heads used only in training: dense supervision of what each token shows, 
 labels supervise a dense encoder.  CLIP's loss trains only the pooled class token, so its patch tokens
 need not hold what covers them, and on the shapes world they hold little of it (report.md,
 gifqa-shapes: a linear probe reads a patch's shape from them 0.58 of the time); a Q-Former can only
-bind a colour or an action to a named shape if some token says where that shape is.
+bind a colour or an action to a named shape if some token says where that shape is.  With
+``patch_pose`` a third linear head regresses, from each covered patch's token, how the covering shape
+stands in the frame (its centre relative to the patch, its radius, its heading;
+``gifqa.shapes.patches.patch_poses``): counting how often a shape hops, grows or spins needs tokens that
+say how it stands in each frame, and contrastive training on whole captions keeps little of that
+(report.md, gifqa-shapes: probes of the tower for counting).
 
 The vision tower's architecture and pixel statistics come from a gifqa model preset, so the
 trained tower drops into that model unchanged (``vision.hub_id`` = the output directory).  The
@@ -72,6 +77,7 @@ class ContrastiveConfig:
     hard_negatives: bool = False  # NegCLIP: each clip also sees one perturbed caption (a shape, colour or action changed, or two actors' swapped; gifqa.shapes.negatives) as an extra negative, drawn anew every step
     patch_supervision: bool = False  # also train the last-layer patch tokens to classify the shape and colour covering their patch (gifqa.shapes.patches; linear heads, dropped after training)
     patch_loss_weight: float = 1.0  # weight of that loss (mean of the shape and colour cross-entropies per patch token) next to InfoNCE
+    patch_pose: bool = False  # with patch_supervision: also regress each covered patch token's shape centre, radius and heading (gifqa.shapes.patches.patch_poses; patch units, squared error, added to that loss)
     data: ContrastiveData = field(default_factory=ContrastiveData)
     optim: ContrastiveOptim = field(default_factory=ContrastiveOptim)
     log_every: int = 100  # steps between loss lines on stderr
@@ -81,6 +87,8 @@ class ContrastiveConfig:
             raise ConfigError("optim.batch_size must be >= 2 (contrastive negatives come from the batch)")
         if self.optim.max_steps < 1:
             raise ConfigError("optim.max_steps must be >= 1")
+        if self.patch_pose and not self.patch_supervision:
+            raise ConfigError("patch_pose needs patch_supervision: true (it adds a head to the patch heads)")
 
 
 def load_contrastive_recipe(path, argv: list[str] | None = None) -> ContrastiveConfig:
@@ -138,25 +146,43 @@ def embed_videos(model, pixels: torch.Tensor, patches: bool = False):
 
 
 class PatchHeads(torch.nn.Module):
-    """Linear read-outs of a patch token's shape and colour class (0 = nothing covers the patch)."""
+    """Linear read-outs of a patch token's shape and colour class (0 = nothing covers the patch), and with
+    ``pose`` of the covering shape's pose (gifqa.shapes.patches.patch_poses)."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, pose: bool = False):
+        from gifqa.shapes.patches import POSE_SIZE
         from gifqa.shapes.world import COLOURS, SHAPES
 
         super().__init__()
         self.shape = torch.nn.Linear(width, 1 + len(SHAPES))
         self.colour = torch.nn.Linear(width, 1 + len(COLOURS))
+        self.pose = torch.nn.Linear(width, POSE_SIZE) if pose else None
 
-    def forward(self, tokens: torch.Tensor, shape: torch.Tensor, colour: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """tokens [..., P, D_v], labels [..., P] -> mean cross-entropy of the two read-outs, and their
-        accuracy on covered patches (label > 0)."""
+    def forward(self, tokens: torch.Tensor, shape: torch.Tensor, colour: torch.Tensor,
+                poses: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """tokens [..., P, D_v], labels [..., P] (poses [..., P, POSE_SIZE], NaN = uncovered) -> mean
+        cross-entropy of the two read-outs (+ the pose's squared error), and their accuracy on covered
+        patches (label > 0) (and the pose's mean squared error)."""
         ls, lc = self.shape(tokens).flatten(0, -2), self.colour(tokens).flatten(0, -2)
         shape, colour = shape.reshape(-1), colour.reshape(-1)
         loss = (F.cross_entropy(ls, shape) + F.cross_entropy(lc, colour)) / 2
         hit = shape > 0
         acc = {"shape": float((ls.argmax(-1) == shape)[hit].float().mean()) if hit.any() else float("nan"),
                "colour": float((lc.argmax(-1) == colour)[hit].float().mean()) if hit.any() else float("nan")}
+        if self.pose is not None and poses is not None:
+            err = self.pose_error(tokens, poses)
+            if err is not None:
+                loss = loss + err
+                acc["pose_mse"] = float(err.detach())
         return loss, acc
+
+    def pose_error(self, tokens: torch.Tensor, poses: torch.Tensor) -> torch.Tensor | None:
+        """Mean squared error of the pose read-out over covered patches; None when none is covered."""
+        target = poses.flatten(0, -2).to(tokens.device)  # [M, POSE_SIZE]
+        seen = ~target.isnan().any(dim=-1)
+        if not seen.any():
+            return None
+        return (self.pose(tokens).flatten(0, -2)[seen].float() - target[seen].float()).pow(2).mean()
 
 
 @torch.no_grad()
@@ -171,8 +197,14 @@ def patch_accuracy(model, heads: PatchHeads, pixels, labels, batch: int = 256) -
         hit = shape > 0
         right["shape"] += float((heads.shape(tokens).argmax(-1) == shape)[hit].sum())
         right["colour"] += float((heads.colour(tokens).argmax(-1) == colour)[hit].sum())
+        if heads.pose is not None and len(labels) > 2:
+            err = heads.pose_error(tokens, labels[2][i : i + batch])
+            right["pose_squared_error"] = right.get("pose_squared_error", 0.0) + (0.0 if err is None else float(err) * int(hit.sum()))
         covered += int(hit.sum())
-    return {k: round(v / max(covered, 1), 4) for k, v in right.items()} | {"covered_patches": covered}
+    out = {k: round(v / max(covered, 1), 4) for k, v in right.items() if k != "pose_squared_error"}
+    if "pose_squared_error" in right:  # per covered patch (each batch's mean weighted by its covered patches)
+        out["pose_mse"] = round(right["pose_squared_error"] / max(covered, 1), 4)
+    return out | {"covered_patches": covered}
 
 
 def embed_texts(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -238,14 +270,16 @@ def evaluate_clip(clip_dir, world_dir, split: str = "val", frames: int = 8, seed
             "hard_negatives": hard_negative_accuracy(model, data, texts, tokenizer, max_text, seed)}
 
 
-def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int, labels: bool = False):
+def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int, labels: bool = False,
+                poses: bool = False):
     """Pixels [N, T, 3, S, S] (PIXEL_DTYPE), token ids / mask [N, L] of one split's GIFs and captions; the
     captions; with ``labels``, the patch shape and colour classes [N, T, P] of the frames read
-    (``gifqa.shapes.patches``; the scenes are re-drawn from the world's manifest), else None."""
+    (``gifqa.shapes.patches``; the scenes are re-drawn from the world's manifest), else None; with
+    ``poses`` as well, the labels are (shape, colour, poses [N, T, P, POSE_SIZE])."""
     from gifqa.media import load_video
     from gifqa.model.vision import preprocess_frames
     from gifqa.shapes.dataset import scene_for
-    from gifqa.shapes.patches import frame_times_ms, patch_labels
+    from gifqa.shapes.patches import POSE_SIZE, frame_times_ms, patch_coverage, patch_labels, patch_poses
 
     captions = dict(line.split("\t", 1) for line in (root / "descriptions.tsv").read_text().splitlines() if line)
     ids = root / split / "gif_ids.txt"
@@ -258,16 +292,23 @@ def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text
     pixels = torch.empty((len(names), frames, 3, vision.image_size, vision.image_size), dtype=PIXEL_DTYPE)
     grid = vision.image_size // int(vision.hf_config.get("patch_size", 32))
     classes = torch.zeros((2, len(names), frames, grid * grid), dtype=torch.int64) if labels else None
+    stances = torch.zeros((len(names), frames, grid * grid, POSE_SIZE)) if labels and poses else None
     manifest = json.loads((root / "manifest.json").read_text()) if labels else {}
     for i, n in enumerate(names):
         video = load_video(root / "gifs" / n, frames)
         pixels[i] = preprocess_frames(video.frames, vision)
         if labels:
             scene = scene_for(n, seed=manifest["seed"], size_px=manifest["size_px"])
-            for k, c in enumerate(patch_labels(scene, frame_times_ms(scene, video.timestamps_ms), grid)):
+            times = frame_times_ms(scene, video.timestamps_ms)
+            share = patch_coverage(scene, times, grid)
+            for k, c in enumerate(patch_labels(scene, times, grid, share=share)):
                 classes[k, i] = torch.from_numpy(c)
+            if stances is not None:
+                stances[i] = torch.from_numpy(patch_poses(scene, times, grid, share=share))
     texts = [captions[n].strip() for n in names]
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_text, return_tensors="pt")
+    if stances is not None:
+        return (pixels, enc["input_ids"], enc["attention_mask"]), texts, (classes[0], classes[1], stances)
     return (pixels, enc["input_ids"], enc["attention_mask"]), texts, classes
 
 
@@ -312,10 +353,11 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
     max_text = model.config.text_config.max_position_embeddings
     t0 = time.perf_counter()
     dense = cfg.patch_supervision
-    train, train_texts, train_labels = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text, dense)
-    val, val_texts, val_labels = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text, dense)
+    train, train_texts, train_labels = _load_split(root, "train", cfg.data.frames, vision, tokenizer, max_text, dense,
+                                                   cfg.patch_pose)
+    val, val_texts, val_labels = _load_split(root, "val", cfg.data.frames, vision, tokenizer, max_text, dense, cfg.patch_pose)
     log.info("decoded %d train and %d val clips in %.0f s", len(train[0]), len(val[0]), time.perf_counter() - t0)
-    heads = PatchHeads(model.config.vision_config.hidden_size) if dense else None  # seeded by build_clip's manual_seed
+    heads = PatchHeads(model.config.vision_config.hidden_size, cfg.patch_pose) if dense else None  # seeded by build_clip's manual_seed
 
     # 2. Optimizer: AdamW, linear warm-up then cosine decay (the patch heads, if any, in the decayed group).
     o = cfg.optim
@@ -347,7 +389,8 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
             video = embed_videos(model, train[0][idx])
         else:
             video, tokens = embed_videos(model, train[0][idx], patches=True)  # tokens [B, T, P, D_v]
-            dense_loss, dense_acc = heads(tokens, train_labels[0][idx], train_labels[1][idx])
+            dense_loss, dense_acc = heads(tokens, train_labels[0][idx], train_labels[1][idx],
+                                          train_labels[2][idx] if cfg.patch_pose else None)
         loss = clip_loss(video, embed_texts(model, train[1][idx], train[2][idx]), model.logit_scale, negatives)
         total = loss if heads is None else loss + cfg.patch_loss_weight * dense_loss
         opt.zero_grad(set_to_none=True)
@@ -360,6 +403,8 @@ def train_contrastive(cfg: ContrastiveConfig, tokenizer) -> dict:
             if heads is not None:
                 row |= {"patch_loss": round(dense_loss.item(), 4), "patch_shape_acc": round(dense_acc["shape"], 4),
                         "patch_colour_acc": round(dense_acc["colour"], 4)}
+                if "pose_mse" in dense_acc:
+                    row["patch_pose_mse"] = round(dense_acc["pose_mse"], 4)
             history.append(row)
             log.info("step %d %s temperature %.4f", step + 1, row, 1 / model.logit_scale.exp().item())
 

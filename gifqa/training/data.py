@@ -34,6 +34,7 @@ class Example:
     answer: str  # target text; "" for reaction
     label: int = -1  # reaction label index; -1 otherwise
     grounding: tuple[int, ...] = ()  # per sampled frame, a bit mask of the patches the named shape covers (gifqa.training.grounding); () = none
+    pose: tuple[tuple[float, ...], ...] = ()  # per sampled frame, the named shape's pose (gifqa.training.grounding.pose_vector); () = none
 
 
 @dataclass
@@ -136,11 +137,13 @@ def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
 
 
 def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | None,
-                  grounding_grid: int | None = None) -> tuple[list[Stream], dict]:
+                  grounding_grid: int | None = None, *, grounding: bool = True,
+                  pose: bool = False) -> tuple[list[Stream], dict]:
     """All streams of the mixture and a report of what each holds (written to data_report.json).
 
-    ``grounding_grid`` (the tower's patches a side): attach grounding targets to the questions of
-    shapes sources (``Example.grounding``; gifqa.training.grounding)."""
+    ``grounding_grid`` (the tower's patches a side): attach targets to the questions of shapes sources
+    (gifqa.training.grounding): with ``grounding``, the named shape's patches (``Example.grounding``),
+    with ``pose``, its pose per frame (``Example.pose``)."""
     streams: list[Stream] = []
     report: dict = {}
     for i, source in enumerate(spec.sources):
@@ -157,8 +160,9 @@ def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | No
                 _need(source, ("annotations", "gif_dir"), name)
                 examples = _qa_examples(task, source.annotations, source.gif_dir, source.split, report, name)
                 if bits is not None:  # the prompt template adds no colour or shape word
-                    examples = [dataclasses.replace(e, grounding=bits(e.gif_path, e.prompt)) for e in examples]
-                    report[name]["grounded"] = sum(1 for e in examples if e.grounding)
+                    examples = [dataclasses.replace(e, grounding=bits(e.gif_path, e.prompt) if grounding else (),
+                                                    pose=bits.pose(e.gif_path, e.prompt) if pose else ()) for e in examples]
+                    report[name]["grounded"] = sum(1 for e in examples if e.grounding or e.pose)
             elif task == "caption":
                 _need(source, ("descriptions", "gif_dir"), name)
                 # Only GIFs of this source's training annotations: a description file covers

@@ -10,6 +10,14 @@ HINT): for each frame where the named shape is on screen, the loss is -log of th
 over its patches, of each of the first ``grounding.queries`` queries (mean over heads), averaged over
 frames, queries and cross-attention layers.  The other queries stay free to summarise the frame.  Only
 training uses it; the model and its checkpoints are unchanged.
+
+Pose supervision (``grounding.pose_weight``): looking at the named shape is not seeing how it moves.  To
+count how often it bounces, a frame's tokens must say how high it is; linear probes on the recipe's
+frame tokens read that for bounce and nod (R^2 0.8) but hardly for grow or spin (0.25, 0.1;
+scripts/probe_pose_features.py, report.md).  A linear head on the first query of each frame (training
+only, not saved) regresses how the named shape stands in that frame (``pose_vector``: what one frame
+shows), squared error over the frames of questions that name one shape: the auxiliary-target idea of UNREAL (Jaderberg et al.
+2017) with the world's ground truth as the target.
 """
 
 from __future__ import annotations
@@ -20,6 +28,21 @@ import numpy as np
 import torch
 
 TARGET_COVERED = 0.1  # share of a patch's pixels the named shape must cover for the patch to be a target
+POSE_SIZE = 6  # pose_vector's entries
+POSE_SCALE = 4.0  # canvas fractions -> quarters of the side (the recipe's patches), so targets are about 0-4
+
+
+def pose_vector(actor, t_ms: float) -> tuple[float, ...]:
+    """What one frame shows of how ``actor`` stands at ``t_ms`` (gifqa.shapes.patches.actor_pose):
+    visible (0 / 1), centre x and y and radius (quarters of the canvas side), cosine and sine of its
+    heading; NaN for all but the first while it is hidden."""
+    from gifqa.shapes.patches import actor_pose
+
+    st = actor_pose(actor, t_ms)
+    if st is None:
+        return (0.0,) + (float("nan"),) * (POSE_SIZE - 1)
+    x, y, r, c, s = st
+    return (1.0, POSE_SCALE * x, POSE_SCALE * y, POSE_SCALE * r, c, s)
 
 
 class TargetBits:
@@ -34,18 +57,33 @@ class TargetBits:
         self._times: dict[str, tuple] = {}  # gif path -> (scene, draw times [T] ms)
         self._bits: dict[tuple[str, int], tuple[int, ...]] = {}
 
-    def __call__(self, gif_path: str, question: str) -> tuple[int, ...]:
+    def _scene(self, gif_path: str):
         from gifqa.media.load import probe
         from gifqa.media.sampling import select_indices, timeline
         from gifqa.shapes.dataset import scene_for
-        from gifqa.shapes.patches import frame_times_ms, named_actor, patch_coverage
+        from gifqa.shapes.patches import frame_times_ms
 
         if gif_path not in self._times:
             scene = scene_for(Path(gif_path).stem, seed=self.seed, size_px=self.size_px)
             starts, durations = timeline(probe(gif_path, verify=False).frame_durations_ms)
             picked = starts[select_indices(starts, durations, max_frames=self.frames, sampling="uniform")]
             self._times[gif_path] = (scene, frame_times_ms(scene, picked))
-        scene, times = self._times[gif_path]
+        return self._times[gif_path]
+
+    def pose(self, gif_path: str, question: str) -> tuple[tuple[float, ...], ...]:
+        """Per sampled frame, ``pose_vector`` of the shape ``question`` names; () when it names none."""
+        from gifqa.shapes.patches import named_actor
+
+        scene, times = self._scene(gif_path)
+        actor = named_actor(scene, question)
+        if actor is None:
+            return ()
+        return tuple(pose_vector(scene.actors[actor], float(t)) for t in times)
+
+    def __call__(self, gif_path: str, question: str) -> tuple[int, ...]:
+        from gifqa.shapes.patches import named_actor, patch_coverage
+
+        scene, times = self._scene(gif_path)
         actor = named_actor(scene, question)
         if actor is None:
             return ()
@@ -78,3 +116,21 @@ def grounding_loss(cross_attentions, masks: torch.Tensor, queries: int) -> torch
         mass = (a * target[:, None, :].to(a.dtype)).sum(dim=-1)  # [B*T, q]
         losses.append(-torch.log(mass[seen].clamp_min(1e-6)).mean())
     return torch.stack(losses).mean()
+
+
+def pose_targets(poses: list[tuple], frames: int) -> torch.Tensor:
+    """float32 [B, T, POSE_SIZE] from ``TargetBits.pose`` rows; NaN where an example has none."""
+    out = torch.full((len(poses), frames, POSE_SIZE), float("nan"))
+    for b, row in enumerate(poses):
+        if row:
+            out[b, : len(row[:frames])] = torch.tensor(row[:frames], dtype=torch.float32)
+    return out
+
+
+def pose_loss(predicted: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | None:
+    """Predicted poses [B, T, POSE_SIZE] (the head on the first query) and targets (NaN = none) -> mean
+    squared error over the entries with a target (a scalar), or None when the batch has none."""
+    seen = ~targets.isnan()  # [B, T, POSE_SIZE]
+    if not seen.any():
+        return None
+    return (predicted.float()[seen] - targets[seen]).pow(2).mean()
