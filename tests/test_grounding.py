@@ -106,22 +106,21 @@ def test_grounding_needs_a_shapes_source(tmp_path):
         load_recipe(REPO / "scripts" / "configs" / "shapes-tiny.yaml", ["--grounding.queries", "0"])
 
 
+def _train_tiny_shapes(run: Path, tasks: list[str], overrides: list[str]) -> list[dict]:
+    """scripts/train.py on the tiny shapes recipe (6 generated GIFs, ``tasks``) -> its metrics.jsonl rows."""
+    argv = ["--config", str(REPO / "scripts" / "configs" / "shapes-tiny.yaml"), "--output_dir", str(run), *overrides,
+            "--data.sources", json.dumps([{"kind": "shapes", "tasks": tasks,
+                                           "generate": {"n_train": 6, "n_val": 2, "n_test": 0, "n_compositional": 0,
+                                                        "seed": 0, "size_px": 64}}])]
+    assert _script("train").main(argv) == 0
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
 def test_shapes_run_with_grounding_trains_the_cross_attention(tmp_path):
     """The tiny shapes recipe through scripts/train.py with the grounding loss on: it is logged,
     every action question is grounded, and the checkpoint is an ordinary one."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import train as train_script
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
     run = tmp_path / "run"
-    argv = ["--config", str(REPO / "scripts" / "configs" / "shapes-tiny.yaml"), "--output_dir", str(run),
-            "--grounding.weight", "1.0", "--optim.max_steps", "6",
-            "--data.sources", json.dumps([{"kind": "shapes", "tasks": ["action", "frameqa"],
-                                           "generate": {"n_train": 6, "n_val": 2, "n_test": 0, "n_compositional": 0,
-                                                        "seed": 0, "size_px": 64}}])]
-    assert train_script.main(argv) == 0
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = _train_tiny_shapes(run, ["action", "frameqa"], ["--grounding.weight", "1.0", "--optim.max_steps", "6"])
     grounded = [r["loss_grounding"] for r in rows if "loss_grounding" in r]
     assert grounded and all(g > 0 for g in grounded)
     report = json.loads((run / "data_report.json").read_text())
@@ -219,19 +218,8 @@ def test_pose_loss_and_train_step():
 def test_shapes_run_with_pose_supervision(tmp_path):
     """The tiny shapes recipe through scripts/train.py with the pose loss on: logged, and the
     checkpoint loads as an ordinary one (the head is not saved)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import train as train_script
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
     run = tmp_path / "run"
-    argv = ["--config", str(REPO / "scripts" / "configs" / "shapes-tiny.yaml"), "--output_dir", str(run),
-            "--grounding.pose_weight", "1.0", "--optim.max_steps", "4",
-            "--data.sources", json.dumps([{"kind": "shapes", "tasks": ["count"],
-                                           "generate": {"n_train": 6, "n_val": 2, "n_test": 0, "n_compositional": 0,
-                                                        "seed": 0, "size_px": 64}}])]
-    assert train_script.main(argv) == 0
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = _train_tiny_shapes(run, ["count"], ["--grounding.pose_weight", "1.0", "--optim.max_steps", "4"])
     posed = [r["loss_pose"] for r in rows if "loss_pose" in r]
     assert len(posed) == 4 and all(p > 0 for p in posed)
     assert all("loss_grounding" not in r for r in rows)

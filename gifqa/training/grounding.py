@@ -16,8 +16,8 @@ count how often it bounces, a frame's tokens must say how high it is; linear pro
 frame tokens read that for bounce and nod (R^2 0.8) but hardly for grow or spin (0.25, 0.1;
 scripts/probe_pose_features.py, report.md).  A linear head on the first query of each frame (training
 only, not saved) regresses how the named shape stands in that frame (``pose_vector``: what one frame
-shows), squared error over the frames of questions that name one shape: the auxiliary-target idea of UNREAL (Jaderberg et al.
-2017) with the world's ground truth as the target.
+shows), squared error over the frames of questions that name one shape: the auxiliary-target idea of
+UNREAL (Jaderberg et al. 2017) with the world's ground truth as the target.
 """
 
 from __future__ import annotations
