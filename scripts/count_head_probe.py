@@ -31,31 +31,26 @@ import sys
 
 import numpy as np
 import torch
+from probe_pose_features import count_question  # scripts/: the same scenes and questions
 from torch import nn
 
 
 def scenes(n: int, seed: int, frames: int, model=None):
     """Inputs [n, T, D] and counts [n] of ``n`` fresh scenes."""
-    from gifqa.shapes.world import ACTIONS, sample_scene
+    from gifqa.shapes.world import ACTIONS
     from gifqa.training.grounding import pose_vector
 
     xs, ys = [], []
     for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        scene = sample_scene(rng, size_px=64 if model is None else model.config.vision.image_size)
-        actor = scene.actors[int(rng.integers(len(scene.actors)))]
-        seg = actor.segments[int(rng.integers(len(actor.segments)))]
+        rng, scene, actor, seg, question, picks = count_question(
+            seed, i, 64 if model is None else model.config.vision.image_size, frames)
         times = scene.frame_times_ms()
-        ends = np.cumsum(scene.frame_delays_ms)
-        # Uniform in time over the clip, as the model samples (gifqa.media.sampling.uniform_by_time).
-        picks = np.clip(np.searchsorted(ends, (np.arange(frames) + 0.5) * scene.duration_ms / frames, side="right"),
-                        0, len(times) - 1)
         if model is None:
             asked = [float(a == seg.action) for a in ACTIONS]
             # A hidden (blinking) shape has no centre, size or heading: zeros, with "visible" 0.
             xs.append([list(np.nan_to_num(pose_vector(actor, float(times[k])))) + asked for k in picks])
         else:
-            xs.append(_queries(model, scene, rng, picks, f"How many times does the {actor.name} {ACTIONS[seg.action][0]} ?"))
+            xs.append(_queries(model, scene, rng, picks, question))
         ys.append(seg.count)
     return torch.tensor(np.asarray(xs), dtype=torch.float32), torch.tensor(ys, dtype=torch.float32)
 

@@ -40,6 +40,21 @@ MOVED = {"bounce": ["dy"], "nod": ["dy"], "shake": ["dx"], "grow": ["scale"], "b
          "spin": ["cos", "sin"]}
 
 
+def count_question(seed: int, index: int, size_px: int, frames: int):
+    """A fresh scene seeded by (``seed``, ``index``), one actor's segment, its count question and the
+    ``frames`` frames the model would sample (uniform in time, gifqa.media.sampling.uniform_by_time):
+    (rng, scene, actor, segment, question, frame indices [frames])."""
+    from gifqa.media.sampling import timeline, uniform_by_time
+    from gifqa.shapes.world import ACTIONS, sample_scene
+
+    rng = np.random.default_rng([seed, index])
+    scene = sample_scene(rng, size_px=size_px)
+    actor = scene.actors[int(rng.integers(len(scene.actors)))]
+    seg = actor.segments[int(rng.integers(len(actor.segments)))]
+    question = f"How many times does the {actor.name} {ACTIONS[seg.action][0]} ?"
+    return rng, scene, actor, seg, question, uniform_by_time(*timeline(scene.frame_delays_ms), frames)
+
+
 def pose_row(actor, t_ms: float) -> dict:
     from gifqa.shapes.world import pose
 
@@ -54,24 +69,16 @@ def collect(model, n: int, seed: int, frames: int) -> dict[str, dict[str, list]]
     """action -> {feature name or 'target': rows}: one row per sampled frame inside the counted segment."""
     from gifqa.model import prompts
     from gifqa.shapes.render import render_frames
-    from gifqa.shapes.world import ACTIONS, sample_scene
 
     size = model.config.vision.image_size
     grid = size // int(model.config.vision.hf_config["patch_size"])
     patch = size // grid  # pixels a side
     out: dict[str, dict[str, list]] = {}
     for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        scene = sample_scene(rng, size_px=size)
-        actor = scene.actors[int(rng.integers(len(scene.actors)))]
-        seg = actor.segments[int(rng.integers(len(actor.segments)))]
-        question = f"How many times does the {actor.name} {ACTIONS[seg.action][0]} ?"
+        rng, scene, actor, seg, question, picks = count_question(seed, i, size, frames)
         images = render_frames(scene, rng)
         times = scene.frame_times_ms()
-        # Uniform in time over the clip, as the model samples (gifqa.media.sampling.uniform_by_time).
-        picks = np.unique(np.searchsorted(np.cumsum(scene.frame_delays_ms),
-                                          (np.arange(frames) + 0.5) * scene.duration_ms / frames, side="right"))
-        picks = np.clip(picks, 0, len(images) - 1)
+        picks = np.unique(picks)  # one row per distinct frame
         x = model.preprocess_frames(np.stack([np.asarray(images[k].convert("RGB")) for k in picks]))  # [T, 3, S, S]
         feats = model.frame_features(x)  # [1, T, N, D_v]
         layers = model.vision.model(pixel_values=x, output_hidden_states=True).hidden_states  # L+1 x [T, 1+P, D_v]
