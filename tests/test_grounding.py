@@ -127,7 +127,8 @@ def test_shapes_run_with_grounding_trains_the_cross_attention(tmp_path):
     assert report["0:shapes/action"]["grounded"] == report["0:shapes/action"]["with_media"]  # every action question names its shape
     assert 0 < report["0:shapes/frameqa"]["grounded"] < report["0:shapes/frameqa"]["with_media"]  # "how many shapes" does not
     resolved = json.loads((run / "config.resolved.json").read_text())
-    assert resolved["grounding"] == {"weight": 1.0, "queries": 1, "pose_weight": 0.0}
+    assert resolved["grounding"] == {"weight": 1.0, "queries": 1, "pose_weight": 0.0, "progress_weight": 0.0,
+                                     "progress_layer": -2}
     from gifqa.model import GifQAModel
 
     GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))  # nothing new in the checkpoint
@@ -136,6 +137,7 @@ def test_shapes_run_with_grounding_trains_the_cross_attention(tmp_path):
 def test_train_step_adds_the_weighted_grounding_loss():
     from gifqa.model import GifQAModel
     from gifqa.model.presets import load_preset
+    from gifqa.training.config import GroundingSpec
     from gifqa.training.grounding import target_masks
     from gifqa.training.loop import TrainStep
 
@@ -147,12 +149,12 @@ def test_train_step_adds_the_weighted_grounding_loss():
     out = {}
     for weight in (0.0, 0.5):
         torch.manual_seed(0)  # the same MVM masking in both calls
-        out[weight] = TrainStep(model, weight, 2)(pixel_values=pixels, **text, grounding=masks)
-    loss0, _, _, g0, p0 = out[0.0]
-    loss1, _, _, g1, p1 = out[0.5]
-    assert g0.item() == 0.0 and g1.item() > 0  # off: not computed
-    assert p0.item() == 0.0 and p1.item() == 0.0  # no pose head
-    assert math.isclose(loss1.item(), loss0.item() + 0.5 * g1.item(), rel_tol=1e-5)
+        out[weight] = TrainStep(model, GroundingSpec(weight=weight, queries=2))(pixel_values=pixels, **text, grounding=masks)
+    loss0, parts0 = out[0.0]
+    loss1, parts1 = out[0.5]
+    assert set(parts0) == {"ce", "mvm"} and set(parts1) == {"ce", "mvm", "grounding"}  # off: not computed
+    assert parts1["grounding"].item() > 0
+    assert math.isclose(loss1.item(), loss0.item() + 0.5 * parts1["grounding"].item(), rel_tol=1e-5)
     assert model.projector.cross_attentions is None and not model.projector.record_attentions  # left as found
     grads = torch.autograd.grad(loss1, model.projector.query_tokens)
     assert grads[0].abs().sum() > 0
@@ -187,41 +189,126 @@ def test_pose_loss_and_train_step():
     its head (not part of the model) gets gradients, as does the Q-Former."""
     from gifqa.model import GifQAModel
     from gifqa.model.presets import load_preset
-    from gifqa.training.grounding import pose_loss, pose_targets
+    from gifqa.training.config import GroundingSpec
+    from gifqa.training.grounding import POSE_SIZE, frame_targets, masked_mse
     from gifqa.training.loop import TrainStep
 
     nan = float("nan")
-    targets = pose_targets([((1.0,) * 6, (0.0,) + (nan,) * 5), ()], frames=2)  # [2, 2, 6]; a hidden shape, none
-    assert targets[1].isnan().all() and not targets[0, 0].isnan().any()
+    targets = frame_targets([((1.0,) * 6, (0.0,) + (nan,) * 5), ()], frames=2, size=POSE_SIZE)  # a hidden shape, none
+    assert targets.shape == (2, 2, 6) and targets[1].isnan().all() and not targets[0, 0].isnan().any()
     pred = torch.zeros(2, 2, 6)
-    assert math.isclose(float(pose_loss(pred, targets)), 6 / 7, rel_tol=1e-6)  # 6 ones and one zero (the hidden frame's "visible")
-    assert pose_loss(pred, pose_targets([(), ()], frames=2)) is None
+    assert math.isclose(float(masked_mse(pred, targets)), 6 / 7, rel_tol=1e-6)  # 6 ones and one zero (the hidden frame's "visible")
+    assert masked_mse(pred, frame_targets([(), ()], frames=2, size=POSE_SIZE)) is None
 
     model = GifQAModel(load_preset("shapes")).train()
     pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     text = model.build_text_inputs(["Question: how many times does the red square spin ? Answer:"] * 2, ["2", "3"])
-    pose = pose_targets([tuple((0.1 * t,) * 6 for t in range(4)), ()], frames=4)
+    pose = frame_targets([tuple((0.1 * t,) * 6 for t in range(4)), ()], frames=4, size=POSE_SIZE)
     out = {}
     for weight in (0.0, 2.0):
-        step = TrainStep(model, 0.0, 1, weight)
+        step = TrainStep(model, GroundingSpec(pose_weight=weight))
         torch.manual_seed(0)  # the same MVM masking in both calls
         out[weight] = (step, step(pixel_values=pixels, **text, pose=pose))
-    loss0, *_, p0 = out[0.0][1]
-    step, (loss1, *_, p1) = out[2.0]
-    assert p0.item() == 0.0 and p1.item() > 0 and not hasattr(out[0.0][0], "pose_head")
-    assert math.isclose(loss1.item(), loss0.item() + 2.0 * p1.item(), rel_tol=1e-5)
+    loss0, parts0 = out[0.0][1]
+    step, (loss1, parts1) = out[2.0]
+    assert "pose" not in parts0 and parts1["pose"].item() > 0 and not hasattr(out[0.0][0], "pose_head")
+    assert math.isclose(loss1.item(), loss0.item() + 2.0 * parts1["pose"].item(), rel_tol=1e-5)
     grads = torch.autograd.grad(loss1, [step.pose_head.weight, model.projector.query_tokens])
     assert all(g.abs().sum() > 0 for g in grads)
     assert "pose_head" not in "".join(model.state_dict())  # training only
 
 
-def test_shapes_run_with_pose_supervision(tmp_path):
-    """The tiny shapes recipe through scripts/train.py with the pose loss on: logged, and the
-    checkpoint loads as an ordinary one (the head is not saved)."""
+def test_progress_vector_counts_repetitions_per_action():
+    """progress_vector: per action, the repetitions done so far, fractional inside one, the segment's
+    count after it; zero for actions the shape does not do."""
+    from gifqa.shapes.world import ACTIONS, Actor, Segment
+    from gifqa.training.grounding import PROGRESS_SIZE, progress_vector
+
+    assert PROGRESS_SIZE == len(ACTIONS)
+    actor = Actor("circle", "red", "big", "left", [Segment("nod", 2, 0.0, 400.0), Segment("spin", 3, 400.0, 1000.0)])
+    nod, spin = list(ACTIONS).index("nod"), list(ACTIONS).index("spin")
+
+    def at(t_ms):
+        v = progress_vector(actor, t_ms)
+        assert len(v) == PROGRESS_SIZE and all(x == 0.0 for i, x in enumerate(v) if i not in (nod, spin))
+        return v[nod], v[spin]
+
+    assert at(0.0) == (0.0, 0.0)
+    assert at(100.0) == (0.5, 0.0)  # half-way through the first of two 200 ms nods
+    assert at(300.0) == (1.5, 0.0)
+    assert at(500.0) == (2.0, 0.5)  # nods done; spins last 200 ms each
+    assert at(999.0) == pytest.approx((2.0, 2.995))
+    assert at(5000.0) == (2.0, 3.0)
+
+
+def test_model_returns_the_lm_states_at_the_frame_tokens():
+    """forward(frame_states_layer=k): hidden_states[k] at the frame tokens, with and without MVM; in the
+    MVM pass the dropped tokens are marked absent and zero."""
+    from gifqa.model import GifQAModel
+    from gifqa.model.presets import load_preset
+
+    model = GifQAModel(load_preset("shapes"))
+    pixels = torch.randn(2, 3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    text = model.build_text_inputs(["Question: what color is the square ? Answer:"] * 2, ["red", "blue"])
+    q = model.config.projector.num_query_tokens
+    model.eval()
+    with torch.no_grad():
+        out = model(pixels, **text, frame_states_layer=-2)
+        visual, _, _ = model.encode_frames(pixels, None, text["input_ids"], text["attention_mask"] * (text["labels"] < 0))
+        ref = model.llm(inputs_embeds=visual, output_hidden_states=True).hidden_states[-2]  # frame tokens come first
+    assert out.frame_states.shape == (2, 3 * q, model.config.llm.width) and out.frame_states_kept.all()
+    assert torch.allclose(out.frame_states, ref, atol=1e-5)  # causal: the states at the frame tokens ignore the text
+    assert model(pixels, **text).frame_states is None
+    model.train()
+    torch.manual_seed(0)
+    out = model(pixels, **text, frame_states_layer=-2)
+    assert out.loss_mvm is not None and out.frame_states.shape == (2, 3 * q, model.config.llm.width)
+    dropped = ~out.frame_states_kept
+    assert out.frame_states[dropped].abs().sum() == 0 and out.frame_states[~dropped].abs().sum() > 0
+
+
+def test_progress_loss_trains_the_lm_through_the_frame_tokens():
+    """TrainStep with progress_weight: the head reads the LM's states at the frame tokens, the loss is
+    weight x masked squared error, and its gradient reaches the LM and the Q-Former."""
+    from gifqa.model import GifQAModel
+    from gifqa.model.presets import load_preset
+    from gifqa.training.config import GroundingSpec
+    from gifqa.training.grounding import PROGRESS_SIZE, frame_targets
+    from gifqa.training.loop import TrainStep
+
+    model = GifQAModel(load_preset("shapes")).train()
+    pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    text = model.build_text_inputs(["Question: how many times does the red square spin ? Answer:"] * 2, ["2", "3"])
+    progress = frame_targets([tuple((0.0, 0.5 * t, 0.0, 0.0, 0.0, 0.0) for t in range(4)), ()], frames=4, size=PROGRESS_SIZE)
+    out = {}
+    for weight in (0.0, 1.5):
+        step = TrainStep(model, GroundingSpec(progress_weight=weight))
+        torch.manual_seed(0)  # the same MVM masking in both calls
+        out[weight] = (step, step(pixel_values=pixels, **text, progress=progress))
+    loss0, parts0 = out[0.0][1]
+    step, (loss1, parts1) = out[1.5]
+    assert "progress" not in parts0 and parts1["progress"].item() > 0 and not hasattr(out[0.0][0], "progress_head")
+    assert math.isclose(loss1.item(), loss0.item() + 1.5 * parts1["progress"].item(), rel_tol=1e-5)
+    layers = model.llm.model.layers
+    first, last = layers[0].self_attn.q_proj.weight, layers[-1].mlp.down_proj.weight
+    g0 = torch.autograd.grad(loss0, [first, last, model.projector.query_tokens])
+    g1 = torch.autograd.grad(loss1, [first, last, model.projector.query_tokens, step.progress_head.weight])
+    assert g1[3].abs().sum() > 0
+    assert not torch.allclose(g0[0], g1[0]) and not torch.allclose(g0[2], g1[2])  # it reaches the LM and the Q-Former
+    assert torch.allclose(g0[1], g1[1])  # hidden_states[-2] is the last layer's input: that layer is not trained by it
+    assert "progress_head" not in "".join(model.state_dict())  # training only
+
+
+def test_shapes_run_with_pose_and_progress_supervision(tmp_path):
+    """The tiny shapes recipe through scripts/train.py with the pose and progress losses on: both
+    logged apart from the task's loss, and the checkpoint loads as an ordinary one (no head is saved)."""
     run = tmp_path / "run"
-    rows = _train_tiny_shapes(run, ["count"], ["--grounding.pose_weight", "1.0", "--optim.max_steps", "4"])
-    posed = [r["loss_pose"] for r in rows if "loss_pose" in r]
-    assert len(posed) == 4 and all(p > 0 for p in posed)
+    rows = _train_tiny_shapes(run, ["count"], ["--grounding.pose_weight", "1.0", "--grounding.progress_weight", "0.5",
+                                               "--optim.max_steps", "4"])
+    steps = [r for r in rows if "loss_count" in r]
+    assert len(steps) == 4 and all(r["loss_pose"] > 0 and r["loss_progress"] > 0 for r in steps)
+    # the task's loss is the model's (CE + MVM at weight 1 in the preset), without the weighted extra terms
+    assert all(math.isclose(r["loss_count"], r["loss_ce"] + r["loss_mvm"], rel_tol=1e-4) for r in steps)
     assert all("loss_grounding" not in r for r in rows)
     from gifqa.model import GifQAModel
 

@@ -122,6 +122,17 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _frame_states(out, seq: Sequence, layer: int | None) -> dict:
+    """GifQAOutput's frame_states / frame_states_kept from an LM output with hidden states (empty when
+    ``layer`` is None)."""
+    if layer is None:
+        return {}
+    states = out.hidden_states[layer]  # [B, S, D_lm]
+    kept = seq.visual_positions >= 0  # [B, V]
+    index = seq.visual_positions.clamp_min(0)[..., None].expand(-1, -1, states.shape[-1])  # [B, V, D_lm]
+    return {"frame_states": states.gather(1, index) * kept[..., None], "frame_states_kept": kept}
+
+
 @dataclass
 class GifQAOutput:
     loss: torch.Tensor | None  # loss_ce + mvm.weight * loss_mvm + projector.decorrelation_weight * loss_decorrelation (None without labels)
@@ -130,6 +141,8 @@ class GifQAOutput:
     loss_mvm: torch.Tensor | None  # None when MVM did not run
     mvm: dict[str, Any] | None = None  # MVM trace: rate, kept [B, V], masked/full inputs_embeds, target
     loss_decorrelation: torch.Tensor | None = None  # None unless training with projector.decorrelation_weight > 0
+    frame_states: torch.Tensor | None = None  # [B, V, D_lm] with forward(frame_states_layer=k): hidden_states[k] of the LM pass that gave loss_ce at each frame token; 0 where absent
+    frame_states_kept: torch.Tensor | None = None  # [B, V] bool: the frame token was in that pass (MVM drops some)
 
 
 class GifQAModel(nn.Module):
@@ -290,8 +303,12 @@ class GifQAModel(nn.Module):
         return out
 
     # steps 3-5 ---------------------------------------------------------------------------
-    def forward(self, pixel_values, input_ids, attention_mask=None, labels=None, frame_mask=None) -> GifQAOutput:
-        """Frame tokens [B, T*Q, D_lm] go before the text; loss = CE (+ mvm.weight * MVM in training)."""
+    def forward(self, pixel_values, input_ids, attention_mask=None, labels=None, frame_mask=None,
+                frame_states_layer: int | None = None) -> GifQAOutput:
+        """Frame tokens [B, T*Q, D_lm] go before the text; loss = CE (+ mvm.weight * MVM in training).
+
+        ``frame_states_layer``: also return the LM's ``hidden_states[frame_states_layer]`` at the frame
+        tokens (``GifQAOutput.frame_states``), for training-only heads on them (gifqa.training.grounding)."""
         dev = self.device
         input_ids = input_ids.to(dev)
         attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.to(dev)
@@ -305,16 +322,19 @@ class GifQAModel(nn.Module):
         mvm_cfg = self.config.mvm
         if not (self.training and labels is not None and mvm_cfg.enabled and mvm_cfg.weight > 0):
             seq = assemble(visual, valid, text, attention_mask, labels, "right")  # 3.
-            logits = self.llm(inputs_embeds=seq.embeds, attention_mask=seq.mask).logits  # 4.
-            loss = None if labels is None else causal_lm_loss(logits, seq.labels)
-            return GifQAOutput(None if loss is None else loss + extra, logits, loss, None, loss_decorrelation=loss_dec)
+            out = self.llm(inputs_embeds=seq.embeds, attention_mask=seq.mask,
+                           output_hidden_states=frame_states_layer is not None)  # 4.
+            loss = None if labels is None else causal_lm_loss(out.logits, seq.labels)
+            return GifQAOutput(None if loss is None else loss + extra, out.logits, loss, None, loss_decorrelation=loss_dec,
+                               **_frame_states(out, seq, frame_states_layer))
 
         # 5. masked video modelling (ST-LLM): masked pass with grad, full pass as target without.
         rate = sample_rate(mvm_cfg)
         kept = keep_mask(valid, rate)  # [B, V]
         masked = assemble(visual, kept, text, attention_mask, labels, "right")
         detach_mvm = not mvm_cfg.projector_grad and visual.requires_grad  # MVM on its own pass (below)
-        out = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask, output_hidden_states=not detach_mvm)
+        out = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask,
+                       output_hidden_states=not detach_mvm or frame_states_layer is not None)
         loss_ce = causal_lm_loss(out.logits, masked.labels)
         with torch.no_grad():
             full = assemble(visual.detach(), valid, text.detach(), attention_mask, labels, "right")
@@ -334,7 +354,8 @@ class GifQAModel(nn.Module):
         loss_mvm = mvm_loss(self.mvm_decoder(pred.float()), target)
         trace = {"rate": rate, "kept": kept, "masked_inputs_embeds": masked.embeds,
                  "full_inputs_embeds": full.embeds, "target": target}
-        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec)
+        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
+                           **_frame_states(out, masked, frame_states_layer))
 
     def _decorrelation(self, queries: torch.Tensor, frame_mask: torch.Tensor | None) -> torch.Tensor | None:
         """Query-decorrelation loss of the Q-Former outputs [B, T, Q, D_q] in training (None when off)."""

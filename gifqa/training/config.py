@@ -81,6 +81,8 @@ class GroundingSpec:
     weight: float = 0.0  # weight of the grounding loss (gifqa/training/grounding.py: the first queries' cross-attention on the patches of the shape a question names; shapes sources only); 0 = off
     queries: int = 1  # how many of each frame's queries (the first ones) are supervised; the rest stay free
     pose_weight: float = 0.0  # weight of the pose loss (gifqa/training/grounding.py: a linear head, training only, on each frame's first query regresses the named shape's pose); 0 = off
+    progress_weight: float = 0.0  # weight of the progress loss (gifqa/training/grounding.py: a linear head, training only, on the LM's state at each frame token regresses how many times the named shape has done each action so far); 0 = off
+    progress_layer: int = -2  # which of the LM's hidden_states the progress head reads (-2: the input of its last layer, which the answer tokens attend to)
 
 
 @dataclass
@@ -118,10 +120,11 @@ class TrainConfig:
             raise ConfigError(f"optim.lr: unknown group(s) {sorted(bad)}; known {list(LR_GROUPS)}")
         if self.eval.split not in ("test", "val", "train", "train_full", "total"):
             raise ConfigError(f"eval.split must be test, val, train, train_full or total, got {self.eval.split!r}")
-        if self.grounding.weight < 0 or self.grounding.pose_weight < 0 or self.grounding.queries < 1:
-            raise ConfigError("grounding.weight and grounding.pose_weight must be >= 0 and grounding.queries >= 1")
-        if (self.grounding.weight or self.grounding.pose_weight) and not any(s.kind == "shapes" for s in self.data.sources):
-            raise ConfigError("grounding.weight or pose_weight > 0 needs a shapes source: only the shapes world knows "
+        g = self.grounding
+        if min(g.weight, g.pose_weight, g.progress_weight) < 0 or g.queries < 1:
+            raise ConfigError("grounding.weight, pose_weight and progress_weight must be >= 0 and grounding.queries >= 1")
+        if (g.weight or g.pose_weight or g.progress_weight) and not any(s.kind == "shapes" for s in self.data.sources):
+            raise ConfigError("grounding.weight, pose_weight or progress_weight > 0 needs a shapes source: only the shapes world knows "
                               "where a named shape is and how it moves")
         if self.optim.max_steps < 1 or self.optim.batch_size < 1 or self.optim.grad_accum < 1:
             raise ConfigError("optim.max_steps, batch_size and grad_accum must be >= 1")

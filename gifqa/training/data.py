@@ -35,6 +35,7 @@ class Example:
     label: int = -1  # reaction label index; -1 otherwise
     grounding: tuple[int, ...] = ()  # per sampled frame, a bit mask of the patches the named shape covers (gifqa.training.grounding); () = none
     pose: tuple[tuple[float, ...], ...] = ()  # per sampled frame, the named shape's pose (gifqa.training.grounding.pose_vector); () = none
+    progress: tuple[tuple[float, ...], ...] = ()  # per sampled frame, the named shape's repetitions so far per action (gifqa.training.grounding.progress_vector); () = none
 
 
 @dataclass
@@ -138,12 +139,13 @@ def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
 
 def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | None,
                   grounding_grid: int | None = None, *, grounding: bool = True,
-                  pose: bool = False) -> tuple[list[Stream], dict]:
+                  pose: bool = False, progress: bool = False) -> tuple[list[Stream], dict]:
     """All streams of the mixture and a report of what each holds (written to data_report.json).
 
     ``grounding_grid`` (the tower's patches a side): attach targets to the questions of shapes sources
     (gifqa.training.grounding): with ``grounding``, the named shape's patches (``Example.grounding``),
-    with ``pose``, its pose per frame (``Example.pose``)."""
+    with ``pose``, its pose per frame (``Example.pose``), with ``progress``, its repetitions so far
+    (``Example.progress``)."""
     streams: list[Stream] = []
     report: dict = {}
     for i, source in enumerate(spec.sources):
@@ -160,9 +162,11 @@ def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | No
                 _need(source, ("annotations", "gif_dir"), name)
                 examples = _qa_examples(task, source.annotations, source.gif_dir, source.split, report, name)
                 if bits is not None:  # the prompt template adds no colour or shape word
-                    examples = [dataclasses.replace(e, grounding=bits(e.gif_path, e.prompt) if grounding else (),
-                                                    pose=bits.pose(e.gif_path, e.prompt) if pose else ()) for e in examples]
-                    report[name]["grounded"] = sum(1 for e in examples if e.grounding or e.pose)
+                    examples = [dataclasses.replace(
+                        e, grounding=bits(e.gif_path, e.prompt) if grounding else (),
+                        pose=bits.pose(e.gif_path, e.prompt) if pose else (),
+                        progress=bits.progress(e.gif_path, e.prompt) if progress else ()) for e in examples]
+                    report[name]["grounded"] = sum(1 for e in examples if e.grounding or e.pose or e.progress)
             elif task == "caption":
                 _need(source, ("descriptions", "gif_dir"), name)
                 # Only GIFs of this source's training annotations: a description file covers

@@ -36,66 +36,81 @@ class TrainStep(nn.Module):
 
     With ``features`` (cached vision-tower outputs [B, T, N, D_v]) the vision tower is skipped:
     the model's own forward runs with ``encode_frames`` reading the features (projector onwards).
-    With ``grounding`` (target masks [B, T, N], gifqa.training.grounding) and ``grounding_weight`` > 0,
-    the Q-Former's cross-attention is recorded and the grounding loss joins the model's.  With ``pose``
-    (targets [B, T, 6], NaN = none) and ``pose_weight`` > 0, ``pose_head`` (training only: not part of
-    the model, never saved) reads each frame's first Q-Former query and the pose loss joins too.
-    Returns (loss, its LM part, its MVM part, its grounding part, its pose part), the last four detached.
+    The training-only terms of gifqa.training.grounding (``spec``: a GroundingSpec), each on when its
+    weight is > 0 and the batch has its targets:
+    - ``grounding`` (target masks [B, T, N]): the Q-Former's cross-attention is recorded and the
+      grounding loss joins the model's;
+    - ``pose`` (targets [B, T, POSE_SIZE], NaN = none): ``pose_head`` reads each frame's first
+      Q-Former query;
+    - ``progress`` (targets [B, T, PROGRESS_SIZE], NaN = none): ``progress_head`` reads the LM's
+      states at the frame tokens (``spec.progress_layer``).
+    The heads are not part of the model and are never saved.
+    Returns (loss, parts): parts maps "ce", "mvm" and each term that ran ("grounding", "pose",
+    "progress") to its value, detached and unweighted; ``weights`` gives each term's weight.
     """
 
-    def __init__(self, model, grounding_weight: float = 0.0, grounding_queries: int = 1, pose_weight: float = 0.0):
+    def __init__(self, model, spec=None):
+        from gifqa.training.config import GroundingSpec
+        from gifqa.training.grounding import POSE_SIZE, PROGRESS_SIZE
+
         super().__init__()
         self.model = model
-        self.grounding_weight = grounding_weight
-        self.grounding_queries = grounding_queries
-        self.pose_weight = pose_weight
-        if pose_weight > 0:
-            from gifqa.training.grounding import POSE_SIZE
-
+        self.spec = spec or GroundingSpec()
+        self.weights = {"grounding": self.spec.weight, "pose": self.spec.pose_weight, "progress": self.spec.progress_weight}
+        if self.spec.pose_weight > 0:
             self.pose_head = nn.Linear(model.config.projector.width, POSE_SIZE)
+        if self.spec.progress_weight > 0:
+            self.progress_head = nn.Linear(model.config.llm.width, PROGRESS_SIZE)
 
     def forward(self, pixel_values=None, input_ids=None, attention_mask=None, labels=None, reaction_labels=None,
-                features=None, grounding=None, pose=None):
+                features=None, grounding=None, pose=None, progress=None):
+        targets = {"grounding": grounding, "pose": pose, "progress": progress}
         if features is not None:
             from gifqa.training.features import precomputed_features
 
             with precomputed_features(self.model):
-                return self._step(features, input_ids, attention_mask, labels, reaction_labels, grounding, pose)
-        return self._step(pixel_values, input_ids, attention_mask, labels, reaction_labels, grounding, pose)
+                return self._step(features, input_ids, attention_mask, labels, reaction_labels, targets)
+        return self._step(pixel_values, input_ids, attention_mask, labels, reaction_labels, targets)
 
-    def _step(self, clips, input_ids, attention_mask, labels, reaction_labels, grounding, pose):
+    def _step(self, clips, input_ids, attention_mask, labels, reaction_labels, targets):
+        from gifqa.training.grounding import grounding_loss, masked_mse
+
         if reaction_labels is not None:
             loss = self.model.reaction_loss(clips, reaction_labels)
-            zero = torch.zeros((), device=loss.device)
-            return loss, loss.detach(), zero, zero, zero
+            return loss, {"ce": loss.detach(), "mvm": torch.zeros((), device=loss.device)}
+        on = {k: targets[k] is not None and w > 0 for k, w in self.weights.items()}
         projector = self.model.projector
-        projector.record_attentions = grounding is not None and self.grounding_weight > 0
+        projector.record_attentions = on["grounding"]
         seen: list[torch.Tensor] = []  # the projector's queries [B, T, Q, D_q], for the pose head
         hook = (projector.register_forward_hook(lambda _m, _args, output: seen.append(output[1]))
-                if pose is not None and self.pose_weight > 0 else None)
+                if on["pose"] else None)
         try:
-            out = self.model(clips, input_ids, attention_mask=attention_mask, labels=labels)
+            out = self.model(clips, input_ids, attention_mask=attention_mask, labels=labels,
+                             frame_states_layer=self.spec.progress_layer if on["progress"] else None)
             attentions = projector.cross_attentions if projector.record_attentions else None
         finally:
             projector.record_attentions, projector.cross_attentions = False, None
             if hook is not None:
                 hook.remove()
-        zero = torch.zeros((), device=out.loss.device)
-        mvm = out.loss_mvm.detach() if out.loss_mvm is not None else zero
-        loss, ground, posed = out.loss, zero, zero
-        if attentions is not None:
-            from gifqa.training.grounding import grounding_loss
-
-            g = grounding_loss(attentions, grounding, self.grounding_queries)
-            if g is not None:
-                loss, ground = loss + self.grounding_weight * g, g.detach()
-        if seen:
-            from gifqa.training.grounding import pose_loss
-
-            p = pose_loss(self.pose_head(seen[0][:, :, 0]), pose)  # first query of each frame [B, T, D_q] -> [B, T, 6]
-            if p is not None:
-                loss, posed = loss + self.pose_weight * p, p.detach()
-        return loss, out.loss_ce.detach(), mvm, ground, posed
+        terms = {}
+        if on["grounding"]:
+            terms["grounding"] = grounding_loss(attentions, targets["grounding"], self.spec.queries)
+        if on["pose"]:
+            # first query of each frame [B, T, D_q] -> [B, T, POSE_SIZE]
+            terms["pose"] = masked_mse(self.pose_head(seen[0][:, :, 0]), targets["pose"])
+        if on["progress"]:
+            # every frame token reads its frame's target: [B, T, P] -> [B, T*Q, P], none where MVM dropped it
+            per_token = targets["progress"].repeat_interleave(self.model.config.projector.num_query_tokens, dim=1)
+            per_token = per_token.masked_fill(~out.frame_states_kept[..., None], float("nan"))
+            terms["progress"] = masked_mse(self.progress_head(out.frame_states), per_token)
+        loss = out.loss
+        parts = {"ce": out.loss_ce.detach(),
+                 "mvm": out.loss_mvm.detach() if out.loss_mvm is not None else torch.zeros((), device=loss.device)}
+        for name, value in terms.items():
+            if value is not None:  # None: no target in this batch (say, the named shape never on screen)
+                loss = loss + self.weights[name] * value
+                parts[name] = value.detach()
+        return loss, parts
 
 
 def build_model(cfg: TrainConfig):
@@ -204,8 +219,8 @@ def train(cfg: TrainConfig) -> Path:
         # The grounding loss reads the Q-Former's cross-attention weights, which only the eager
         # attention returns; the model's config and checkpoints do not change.
         model.projector.qformer.set_attn_implementation("eager")
-    ground, pose = cfg.grounding.weight > 0, cfg.grounding.pose_weight > 0
-    if ground or pose:  # the pose targets come with the grounding ones (the same named shape)
+    ground, pose, progress = cfg.grounding.weight > 0, cfg.grounding.pose_weight > 0, cfg.grounding.progress_weight > 0
+    if ground or pose or progress:  # the per-frame targets come with the grounding ones (the same named shape)
         grid = math.isqrt(model.config.vision.num_tokens - 1)
     if cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable()
@@ -216,12 +231,14 @@ def train(cfg: TrainConfig) -> Path:
     # 4. Data: the main process generates / checks it first, the others then read it.
     labels = model.reaction_head.labels if model.reaction_head is not None else None
     if main:
-        streams, report = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose)
+        streams, report = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose,
+                                       progress=progress)
         _write_json_atomic(run_dir / "data_report.json", report)
         log_report(report)
     accelerator.wait_for_everyone()
     if not main:
-        streams, _ = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose)
+        streams, _ = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose,
+                                       progress=progress)
     if cfg.data.feature_cache and model.config.vision.train:
         raise ConfigError("data.feature_cache needs a frozen vision tower, but the model has vision.train: true")
     features = _feature_cache(cfg, accelerator, model, streams, run_dir) if cfg.data.feature_cache else None
@@ -230,15 +247,17 @@ def train(cfg: TrainConfig) -> Path:
 
     # 5. Optimizer with per-module learning rates; warm-up + cosine schedule per optimizer step.
     groups = model.trainable_parameter_groups(cfg.optim.lr, cfg.optim.weight_decay)
-    step_module = TrainStep(model, cfg.grounding.weight, cfg.grounding.queries, cfg.grounding.pose_weight)
-    if pose:  # the pose head trains at the default rate; it is not part of the model
-        groups.append({"name": "pose_head", "params": list(step_module.pose_head.parameters()),
-                       "lr": cfg.optim.lr.get("default", max(cfg.optim.lr.values())), "weight_decay": cfg.optim.weight_decay})
+    step_module = TrainStep(model, cfg.grounding)
+    for head in ("pose_head", "progress_head"):  # training-only heads train at the default rate; not part of the model
+        if hasattr(step_module, head):
+            groups.append({"name": head, "params": list(getattr(step_module, head).parameters()),
+                           "lr": cfg.optim.lr.get("default", max(cfg.optim.lr.values())), "weight_decay": cfg.optim.weight_decay})
     optimizer = torch.optim.AdamW(groups, betas=tuple(cfg.optim.betas))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.optim.warmup_steps, cfg.optim.max_steps))
     step_module, optimizer = accelerator.prepare(step_module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     tokenizer = model.tokenizer
+    term_weights = accelerator.unwrap_model(step_module).weights  # the training-only terms' weights
 
     # 6. Resume: parameters, optimizer, scheduler and RNG states; batches follow from the step.
     start = 0
@@ -275,17 +294,13 @@ def train(cfg: TrainConfig) -> Path:
             ctx = accelerator.no_sync(step_module) if not sync and accelerator.num_processes > 1 else _nullcontext()
             with ctx:
                 with accelerator.autocast():
-                    loss, loss_ce, loss_mvm, loss_grounding, loss_pose = step_module(**inputs)
+                    loss, parts = step_module(**inputs)
                 accelerator.backward(loss / cfg.optim.grad_accum)
-            # Per task: the model's loss (LM + MVM); the grounding and pose terms are logged on their own.
-            sums.setdefault(batch["task"], []).append(float(loss.detach()) - cfg.grounding.weight * float(loss_grounding)
-                                                      - cfg.grounding.pose_weight * float(loss_pose))
-            sums.setdefault("ce", []).append(float(loss_ce))
-            sums.setdefault("mvm", []).append(float(loss_mvm))
-            if "grounding" in inputs:
-                sums.setdefault("grounding", []).append(float(loss_grounding))
-            if "pose" in inputs:
-                sums.setdefault("pose", []).append(float(loss_pose))
+            # Per task: the model's loss (LM + MVM); the training-only terms are logged on their own.
+            extra = sum(w * float(parts[k]) for k, w in term_weights.items() if k in parts)
+            sums.setdefault(batch["task"], []).append(float(loss.detach()) - extra)
+            for name, value in parts.items():
+                sums.setdefault(name, []).append(float(value))
             samples += len(batch["examples"])
         if cfg.optim.max_grad_norm > 0:
             accelerator.clip_grad_norm_(step_module.parameters(), cfg.optim.max_grad_norm)
@@ -361,10 +376,12 @@ def _inputs(batch, model, tokenizer, device) -> dict:
 
         frames = batch[key].shape[1]
         out["grounding"] = target_masks([e.grounding for e in examples], frames, model.config.vision.num_tokens).to(device)
-    if any(e.pose for e in examples):  # set only when grounding.pose_weight > 0 (build_streams)
-        from gifqa.training.grounding import pose_targets
+    from gifqa.training.grounding import POSE_SIZE, PROGRESS_SIZE, frame_targets
 
-        out["pose"] = pose_targets([e.pose for e in examples], batch[key].shape[1]).to(device)
+    for name, size in (("pose", POSE_SIZE), ("progress", PROGRESS_SIZE)):  # set only when their weight > 0 (build_streams)
+        rows = [getattr(e, name) for e in examples]
+        if any(rows):
+            out[name] = frame_targets(rows, batch[key].shape[1], size).to(device)
     return out
 
 
@@ -394,14 +411,14 @@ def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
 
 def _gather_losses(accelerator, sums: dict[str, list[float]]) -> dict:
     """Mean loss per key over micro-steps and processes (each process may have drawn other tasks)."""
-    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding", "pose"})
+    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding", "pose", "progress"})
     local = torch.tensor([[sum(sums.get(k, [])), len(sums.get(k, []))] for k in keys], device=accelerator.device)
     total = accelerator.reduce(local, reduction="sum")
     out = {}
     for k, (s, n) in zip(keys, total.tolist()):
         if n:
             out[f"loss_{k}"] = s / n
-    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding", "pose") and f"loss_{k}" in out]
+    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding", "pose", "progress") and f"loss_{k}" in out]
     out["loss"] = sum(out[f"loss_{k}"] for k in task_keys) / max(1, len(task_keys))
     return out
 
