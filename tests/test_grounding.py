@@ -184,14 +184,33 @@ def test_pose_targets_follow_the_named_shape(tmp_path):
     assert pose_vector(main, scene.duration_ms + 1.0) == (1.0, 4 * x, 4 * y, 4 * SIZES[main.size], 1.0, 0.0)
 
 
-def test_pose_loss_and_train_step():
-    """The pose loss is the squared error over frames with a target; TrainStep adds weight x loss and
-    its head (not part of the model) gets gradients, as does the Q-Former."""
+def _term_off_and_on(term: str, weight: float, targets):
+    """TrainStep on a count question with the extra ``term`` ("pose", "progress") off, then at ``weight``,
+    with the same MVM masking; checks that the term is off (no head, no value) then added as weight x
+    value -> (model, the step with the term on, (loss, parts) off, (loss, parts) on)."""
     from gifqa.model import GifQAModel
     from gifqa.model.presets import load_preset
     from gifqa.training.config import GroundingSpec
-    from gifqa.training.grounding import POSE_SIZE, frame_targets, masked_mse
     from gifqa.training.loop import TrainStep
+
+    model = GifQAModel(load_preset("shapes")).train()
+    pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    text = model.build_text_inputs(["Question: how many times does the red square spin ? Answer:"] * 2, ["2", "3"])
+    runs = []
+    for w in (0.0, weight):
+        step = TrainStep(model, GroundingSpec(**{f"{term}_weight": w}))
+        torch.manual_seed(0)  # the same MVM masking in both calls
+        runs.append((step, step(pixel_values=pixels, **text, **{term: targets})))
+    (off_step, off), (step, on) = runs
+    assert term not in off[1] and not hasattr(off_step, f"{term}_head") and on[1][term].item() > 0
+    assert math.isclose(on[0].item(), off[0].item() + weight * on[1][term].item(), rel_tol=1e-5)
+    return model, step, off, on
+
+
+def test_pose_loss_and_train_step():
+    """The pose loss is the squared error over frames with a target; TrainStep adds weight x loss and
+    its head (not part of the model) gets gradients, as does the Q-Former."""
+    from gifqa.training.grounding import POSE_SIZE, frame_targets, masked_mse
 
     nan = float("nan")
     targets = frame_targets([((1.0,) * 6, (0.0,) + (nan,) * 5), ()], frames=2, size=POSE_SIZE)  # a hidden shape, none
@@ -200,19 +219,8 @@ def test_pose_loss_and_train_step():
     assert math.isclose(float(masked_mse(pred, targets)), 6 / 7, rel_tol=1e-6)  # 6 ones and one zero (the hidden frame's "visible")
     assert masked_mse(pred, frame_targets([(), ()], frames=2, size=POSE_SIZE)) is None
 
-    model = GifQAModel(load_preset("shapes")).train()
-    pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    text = model.build_text_inputs(["Question: how many times does the red square spin ? Answer:"] * 2, ["2", "3"])
     pose = frame_targets([tuple((0.1 * t,) * 6 for t in range(4)), ()], frames=4, size=POSE_SIZE)
-    out = {}
-    for weight in (0.0, 2.0):
-        step = TrainStep(model, GroundingSpec(pose_weight=weight))
-        torch.manual_seed(0)  # the same MVM masking in both calls
-        out[weight] = (step, step(pixel_values=pixels, **text, pose=pose))
-    loss0, parts0 = out[0.0][1]
-    step, (loss1, parts1) = out[2.0]
-    assert "pose" not in parts0 and parts1["pose"].item() > 0 and not hasattr(out[0.0][0], "pose_head")
-    assert math.isclose(loss1.item(), loss0.item() + 2.0 * parts1["pose"].item(), rel_tol=1e-5)
+    model, step, _, (loss1, _) = _term_off_and_on("pose", 2.0, pose)
     grads = torch.autograd.grad(loss1, [step.pose_head.weight, model.projector.query_tokens])
     assert all(g.abs().sum() > 0 for g in grads)
     assert "pose_head" not in "".join(model.state_dict())  # training only
@@ -270,25 +278,10 @@ def test_model_returns_the_lm_states_at_the_frame_tokens():
 def test_progress_loss_trains_the_lm_through_the_frame_tokens():
     """TrainStep with progress_weight: the head reads the LM's states at the frame tokens, the loss is
     weight x masked squared error, and its gradient reaches the LM and the Q-Former."""
-    from gifqa.model import GifQAModel
-    from gifqa.model.presets import load_preset
-    from gifqa.training.config import GroundingSpec
     from gifqa.training.grounding import PROGRESS_SIZE, frame_targets
-    from gifqa.training.loop import TrainStep
 
-    model = GifQAModel(load_preset("shapes")).train()
-    pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    text = model.build_text_inputs(["Question: how many times does the red square spin ? Answer:"] * 2, ["2", "3"])
     progress = frame_targets([tuple((0.0, 0.5 * t, 0.0, 0.0, 0.0, 0.0) for t in range(4)), ()], frames=4, size=PROGRESS_SIZE)
-    out = {}
-    for weight in (0.0, 1.5):
-        step = TrainStep(model, GroundingSpec(progress_weight=weight))
-        torch.manual_seed(0)  # the same MVM masking in both calls
-        out[weight] = (step, step(pixel_values=pixels, **text, progress=progress))
-    loss0, parts0 = out[0.0][1]
-    step, (loss1, parts1) = out[1.5]
-    assert "progress" not in parts0 and parts1["progress"].item() > 0 and not hasattr(out[0.0][0], "progress_head")
-    assert math.isclose(loss1.item(), loss0.item() + 1.5 * parts1["progress"].item(), rel_tol=1e-5)
+    model, step, (loss0, _), (loss1, _) = _term_off_and_on("progress", 1.5, progress)
     layers = model.llm.model.layers
     first, last = layers[0].self_attn.q_proj.weight, layers[-1].mlp.down_proj.weight
     g0 = torch.autograd.grad(loss0, [first, last, model.projector.query_tokens])
