@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -223,6 +224,42 @@ def test_count_coverage_script(dataset, capsys):
     table = capsys.readouterr().out.strip().splitlines()[-2:]
     two, forty = ([float(c) for c in row.strip("|").split("|")[1:]] for row in table)
     assert two[1] < 1.0 and forty[1] == 1.0 and forty[0] > two[0]
+
+
+def test_count_answers_script(dataset, tmp_path, capsys):
+    """scripts/shapes_count_answers.py: answers equal to the truth count exactly, and an Action answer that is
+    the main shape's other action is told apart from a right one."""
+    from gifqa.data.tgifqa import annotation_path, read_annotation_file
+    from gifqa.shapes.dataset import scene_for
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import shapes_count_answers as sca
+    finally:
+        sys.path.pop(0)
+    folder = dataset / "test_compositional"
+    counts = read_annotation_file(annotation_path(folder, "count", "Test"), "count")
+    actions = read_annotation_file(annotation_path(folder, "action", "Test"), "action")
+    (tmp_path / "tgif-qa_count").mkdir()
+    (tmp_path / "tgif-qa_action").mkdir()
+    (tmp_path / "tgif-qa_count" / "predictions.jsonl").write_text(
+        "".join(json.dumps({"vid_id": r.vid_id, "prediction": r.answer}) + "\n" for r in counts))
+    rows = []
+    for i, r in enumerate(actions):  # every other question: the main shape's other action, when it is an option
+        first, second = (s.action for s in scene_for(r.gif_name, seed=0, size_px=64).actors[0].segments)
+        other = second if r.options[r.answer_index] == first else first
+        pick = r.options.index(other) if i % 2 and other in r.options else r.answer_index
+        rows.append(json.dumps({"vid_id": r.vid_id, "prediction": pick}) + "\n")
+    (tmp_path / "tgif-qa_action" / "predictions.jsonl").write_text("".join(rows))
+    assert sca.main(["--world", str(dataset), "--split", "test_compositional", "--eval", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    n, corr, mse, exact = out.split("\n|---:|---:|---:|---:|---|\n")[1].split("|")[1:5]
+    assert int(n) == len(counts) and float(mse) == 0.0 and float(exact) == 1.0
+    right, other, neither, missing = (int(c) for c in out.strip().splitlines()[-1].strip("|").split("|")[1:])
+    assert other > 0 and right + other == len(actions) and neither == missing == 0
+    truth = np.array([1.0, 2.0, 3.0, 3.0])
+    s = sca.count_summary(truth, np.array([2.0, 2.0, 2.0, 3.0]))
+    assert s["mean_answer"] == {1: 2.0, 2: 2.0, 3: 2.5} and s["exact"] == 0.5 and math.isclose(s["mse"], 0.5)
 
 
 def test_named_shape_attention_script(dataset):

@@ -1,0 +1,85 @@
+"""How a model's gifqa-shapes Count and Action answers relate to the counts in the clip.
+
+Count: the correlation of the answers with the true count, the MSE, the share answered exactly, and the
+mean answer per true count (a model that counts but hedges shrinks these towards the middle).
+Action ("What does the red circle do 3 times ?"): the main shape does two actions, each a number of
+times that differ, so a wrong answer is either that shape's other action (it saw both and picked by
+their counts) or neither of them.  Scenes are re-drawn from the world's seed
+(gifqa.shapes.dataset.scene_for).
+
+    python scripts/shapes_count_answers.py --world runs/shapes-world/data/<world> --split test_compositional \\
+        --eval runs/final-eval/test_compositional
+
+``--eval`` is a ``gifqa eval --tasks tgif-qa`` output folder (its ``tgif-qa_action`` and ``tgif-qa_count``
+predictions).  Prints Markdown on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from gifqa.data.tgifqa import annotation_path, read_annotation_file
+from gifqa.shapes.dataset import scene_for
+
+
+def _predictions(path: Path) -> dict[str, object]:
+    with open(path, encoding="utf-8") as f:
+        return {str(row["vid_id"]): row["prediction"] for row in map(json.loads, filter(str.strip, f))}
+
+
+def count_summary(truth: np.ndarray, answers: np.ndarray) -> dict:
+    """True counts and answers (same length) -> correlation, MSE, share exact, mean answer per true count."""
+    corr = float(np.corrcoef(truth, answers)[0, 1]) if truth.std() > 0 and answers.std() > 0 else float("nan")
+    return {"n": int(truth.size), "corr": corr, "mse": float(((truth - answers) ** 2).mean()),
+            "exact": float((truth == answers).mean()),
+            "mean_answer": {int(k): float(answers[truth == k].mean()) for k in np.unique(truth)}}
+
+
+def action_outcomes(records, predictions: dict, seed: int, size_px: int) -> dict[str, int]:
+    """Action records and predicted option indices -> counts of right / the main shape's other action / neither."""
+    out = {"right": 0, "other action": 0, "neither": 0, "missing": 0}
+    for r in records:
+        if r.vid_id not in predictions:
+            out["missing"] += 1
+            continue
+        first, second = (s.action for s in scene_for(r.gif_name, seed=seed, size_px=size_px).actors[0].segments)
+        answer, picked = r.options[r.answer_index], r.options[int(predictions[r.vid_id])]
+        other = second if answer == first else first
+        out["right" if picked == answer else "other action" if picked == other else "neither"] += 1
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--world", required=True, type=Path, help="a generated gifqa-shapes world (holds manifest.json)")
+    ap.add_argument("--split", default="val", help="the annotation folder under --world: val, test, test_compositional, ...")
+    ap.add_argument("--eval", required=True, type=Path, help="a gifqa eval output folder with tgif-qa_action/ and tgif-qa_count/")
+    args = ap.parse_args(argv)
+    manifest = json.loads((args.world / "manifest.json").read_text())
+    folder = args.world / args.split
+    counts = read_annotation_file(annotation_path(folder, "count", "Test"), "count")
+    answered = _predictions(args.eval / "tgif-qa_count" / "predictions.jsonl")
+    pairs = [(float(r.answer), float(answered[r.vid_id])) for r in counts if r.vid_id in answered]
+    if not pairs:
+        raise SystemExit(f"{args.eval}: no count prediction matches {folder}")
+    s = count_summary(*map(np.array, zip(*pairs)))
+    print(f"{args.split} ({args.eval})\n")
+    print("| count questions | correlation | MSE | exact | mean answer for true " +
+          " / ".join(map(str, s["mean_answer"])) + " |\n|---:|---:|---:|---:|---|")
+    print(f"| {s['n']} | {s['corr']:.2f} | {s['mse']:.3f} | {s['exact']:.3f} | " +
+          " / ".join(f"{v:.2f}" for v in s["mean_answer"].values()) + " |\n")
+    actions = read_annotation_file(annotation_path(folder, "action", "Test"), "action")
+    o = action_outcomes(actions, _predictions(args.eval / "tgif-qa_action" / "predictions.jsonl"),
+                        manifest["seed"], manifest["size_px"])
+    print("| action questions | right | the shape's other action | neither | missing |\n|---:|---:|---:|---:|---:|")
+    print(f"| {len(actions)} | {o['right']} | {o['other action']} | {o['neither']} | {o['missing']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
