@@ -24,12 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from gifqa.data.tgifqa import annotation_path, read_annotation_file
+from gifqa.evaluation.scoring import read_predictions
 from gifqa.shapes.dataset import scene_for
-
-
-def _predictions(path: Path) -> dict[str, object]:
-    with open(path, encoding="utf-8") as f:
-        return {str(row["vid_id"]): row["prediction"] for row in map(json.loads, filter(str.strip, f))}
 
 
 def count_summary(truth: np.ndarray, answers: np.ndarray) -> dict:
@@ -63,7 +59,7 @@ def main(argv=None) -> int:
     manifest = json.loads((args.world / "manifest.json").read_text())
     folder = args.world / args.split
     counts = read_annotation_file(annotation_path(folder, "count", "Test"), "count")
-    answered = _predictions(args.eval / "tgif-qa_count" / "predictions.jsonl")
+    answered, _ = read_predictions(args.eval / "tgif-qa_count" / "predictions.jsonl")
     pairs = [(float(r.answer), float(answered[r.vid_id])) for r in counts if r.vid_id in answered]
     if not pairs:
         raise SystemExit(f"{args.eval}: no count prediction matches {folder}")
@@ -74,7 +70,7 @@ def main(argv=None) -> int:
     print(f"| {s['n']} | {s['corr']:.2f} | {s['mse']:.3f} | {s['exact']:.3f} | " +
           " / ".join(f"{v:.2f}" for v in s["mean_answer"].values()) + " |\n")
     actions = read_annotation_file(annotation_path(folder, "action", "Test"), "action")
-    o = action_outcomes(actions, _predictions(args.eval / "tgif-qa_action" / "predictions.jsonl"),
+    o = action_outcomes(actions, read_predictions(args.eval / "tgif-qa_action" / "predictions.jsonl")[0],
                         manifest["seed"], manifest["size_px"])
     print("| action questions | right | the shape's other action | neither | missing |\n|---:|---:|---:|---:|---:|")
     print(f"| {len(actions)} | {o['right']} | {o['other action']} | {o['neither']} | {o['missing']} |")
