@@ -1,5 +1,5 @@
 """Projector options: the decorrelation loss and the patch position embedding (against query collapse and for
-place), query windows (locality); and the by-shapes tables of scripts/frameqa_by_actors.py."""
+place), query windows (locality), temporal difference (motion); and the by-shapes tables of scripts/frameqa_by_actors.py."""
 
 from __future__ import annotations
 
@@ -77,6 +77,41 @@ def test_patch_position_std_starts_the_embedding_random():
         tiny_config(projector__patch_position_embedding=True, projector__patch_position_std=-1.0)
     with pytest.raises(ConfigError, match="patch_position_embedding is false"):
         tiny_config(projector__patch_position_std=1.0)
+
+
+def test_temporal_difference_starts_as_a_no_op_and_reads_only_change(tmp_path):
+    """projector.temporal_difference: zero at init (the same tokens as without it), then each frame's
+    tokens gain a function of how its queries changed since the previous frame: nothing for a still clip,
+    nothing for frame 0; it trains, in the projection group, and a checkpoint keeps it (strict load)."""
+    from gifqa.model.modeling import GifQAModel
+
+    torch.manual_seed(0)
+    plain = tiny_model(mvm__weight=0.0).eval()
+    torch.manual_seed(0)
+    model = tiny_model(mvm__weight=0.0, projector__temporal_difference=True).eval()
+    pv = pixel_values()  # [B, T, 3, S, S], frames differ
+    assert torch.allclose(plain.encode_frames(pv)[0], model.encode_frames(pv)[0], atol=1e-6)
+    model.train()
+    model(pv, **_enc(model)).loss.backward()
+    assert model.projector.difference_projection.weight.grad.abs().sum() > 0
+    groups = {g["name"] for g in model.trainable_parameter_groups({"default": 1e-3})
+              if any(p is model.projector.difference_projection.weight for p in g["params"])}
+    assert groups == {"projection"}
+    model.eval()
+    with torch.no_grad():
+        model.projector.difference_projection.weight.normal_()
+        model.projector.difference_projection.bias.normal_()
+    q = model.config.projector.num_query_tokens
+    moving, base = model.encode_frames(pv)[0], plain.encode_frames(pv)[0]
+    assert torch.allclose(moving[:, :q], base[:, :q] + model.projector.difference_projection.bias, atol=1e-5)  # frame 0
+    assert not torch.allclose(moving[:, q:], base[:, q:] + model.projector.difference_projection.bias, atol=1e-3)
+    still = pv[:, :1].expand_as(pv).contiguous()  # every frame the first: no change, only the bias
+    assert torch.allclose(model.encode_frames(still)[0], plain.encode_frames(still)[0] + model.projector.difference_projection.bias,
+                          atol=1e-5)
+    model.save_pretrained(tmp_path / "ckpt")
+    back = GifQAModel.from_pretrained(tmp_path / "ckpt").eval()
+    assert back.config.projector.temporal_difference
+    assert torch.allclose(back.encode_frames(pv)[0], moving, atol=1e-6)
 
 
 def test_query_windows_keep_each_query_inside_its_window():

@@ -57,13 +57,23 @@ class Projector(nn.Module):
             init = torch.randn(shape) * p.patch_position_std if p.patch_position_std else torch.zeros(shape)
             self.patch_position = nn.Parameter(init)  # [N, D_v]
         self.language_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
+        # projector.temporal_difference: motion as an input (TDN, Wang et al. 2021, arXiv:2012.10071).  Each
+        # Q-Former output sees one frame, so a frame token says where a shape is but not where it is going;
+        # a causal LLM can find the previous frame with attention, at the cost of a layer that a small LLM
+        # needs for counting.  Zero at init: a pretrained projector's tokens are unchanged until it learns.
+        self.difference_projection = None
+        if p.temporal_difference:
+            self.difference_projection = nn.Linear(p.width, cfg.llm.width)  # D_q -> D_lm
+            nn.init.zeros_(self.difference_projection.weight)
+            nn.init.zeros_(self.difference_projection.bias)
         # projector.query_windows: which tokens each query may read, [Q, N] (derived from the config, not saved).
         self.register_buffer("window_mask", query_window_mask(p.num_query_tokens, p.query_windows, cfg.vision.num_tokens)
                              if p.query_windows else None, persistent=False)
 
     def queries(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
                 text_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-frame patch tokens [B*T, N, D_v] -> Q-Former outputs [B, T, Q, D_q] (+ temporal embedding).
+        """Per-frame patch tokens [B*T, N, D_v] -> Q-Former outputs [B, T, Q, D_q] (without the temporal
+        embedding, which ``forward`` adds).
 
         ``text_ids`` / ``text_mask`` [B, L]: the prompt, read by a question-aware Q-Former (ignored
         otherwise; without them a question-aware Q-Former runs on the queries alone)."""
@@ -96,16 +106,19 @@ class Projector(nn.Module):
         if self.record_attentions:
             self.cross_attentions = tuple(a for a in out.cross_attentions if a is not None)  # each [B*T, H, Q(+L), N]
         q = out.last_hidden_state[:, : self.num_query_tokens]  # [B*T, Q, D_q]
-        q = q.reshape(bt // num_frames, num_frames, self.num_query_tokens, -1)
-        if self.temporal_embedding is None:
-            return q
-        return q + self.temporal_embedding[:num_frames, None, :]  # [B, T, Q, D_q]
+        return q.reshape(bt // num_frames, num_frames, self.num_query_tokens, -1)  # [B, T, Q, D_q]
 
     def forward(self, frame_feats: torch.Tensor, num_frames: int, text_ids: torch.Tensor | None = None,
                 text_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (frame tokens [B, T*Q, D_lm], Q-Former outputs [B, T, Q, D_q] for the heads)."""
-        q = self.queries(frame_feats, num_frames, text_ids, text_mask)
+        """-> (frame tokens [B, T*Q, D_lm], Q-Former outputs [B, T, Q, D_q] for the heads, with the
+        temporal embedding)."""
+        raw = self.queries(frame_feats, num_frames, text_ids, text_mask)  # [B, T, Q, D_q]
+        q = raw if self.temporal_embedding is None else raw + self.temporal_embedding[:num_frames, None, :]
         tokens = self.language_projection(q.flatten(1, 2))  # [B, T*Q, D_lm]
+        if self.difference_projection is not None:
+            # Without the temporal embedding, whose step from frame to frame says nothing of the clip.
+            change = raw - torch.cat([raw[:, :1], raw[:, :-1]], dim=1)  # [B, T, Q, D_q]; frame 0: zeros
+            tokens = tokens + self.difference_projection(change.flatten(1, 2))  # [B, T*Q, D_lm]
         return tokens, q
 
 
