@@ -1,7 +1,8 @@
 """How a model's gifqa-shapes Count and Action answers relate to the counts in the clip.
 
 Count: the correlation of the answers with the true count, the MSE, the share answered exactly, and the
-mean answer per true count (a model that counts but hedges shrinks these towards the middle).
+mean answer per true count (a model that counts but hedges shrinks these towards the middle); then the
+same per asked action (the question's last word), since what a frame shows of each motion differs.
 Action ("What does the red circle do 3 times ?"): the main shape does two actions, each a number of
 times that differ, so a wrong answer is either that shape's other action (it saw both and picked by
 their counts) or neither of them.  Scenes are re-drawn from the world's seed
@@ -26,6 +27,7 @@ import numpy as np
 from gifqa.data.tgifqa import annotation_path, read_annotation_file
 from gifqa.evaluation.scoring import read_predictions
 from gifqa.shapes.dataset import scene_for
+from gifqa.shapes.world import ACTIONS
 
 
 def count_summary(truth: np.ndarray, answers: np.ndarray) -> dict:
@@ -34,6 +36,14 @@ def count_summary(truth: np.ndarray, answers: np.ndarray) -> dict:
     return {"n": int(truth.size), "corr": corr, "mse": float(((truth - answers) ** 2).mean()),
             "exact": float((truth == answers).mean()),
             "mean_answer": {int(k): float(answers[truth == k].mean()) for k in np.unique(truth)}}
+
+
+def asked_action(question: str) -> str:
+    """The action a count question asks about: "How many times does the red circle bounce ?" -> "bounce"."""
+    for action, (verb, _) in ACTIONS.items():
+        if question.rstrip(" ?").endswith(" " + verb):
+            return action
+    raise ValueError(f"no action of the world ends {question!r}")
 
 
 def action_outcomes(records, predictions: dict, seed: int, size_px: int) -> dict[str, int]:
@@ -60,15 +70,20 @@ def main(argv=None) -> int:
     folder = args.world / args.split
     counts = read_annotation_file(annotation_path(folder, "count", "Test"), "count")
     answered, _ = read_predictions(args.eval / "tgif-qa_count" / "predictions.jsonl")
-    pairs = [(float(r.answer), float(answered[r.vid_id])) for r in counts if r.vid_id in answered]
-    if not pairs:
+    rows = [(asked_action(r.question), float(r.answer), float(answered[r.vid_id])) for r in counts if r.vid_id in answered]
+    if not rows:
         raise SystemExit(f"{args.eval}: no count prediction matches {folder}")
-    s = count_summary(*map(np.array, zip(*pairs)))
     print(f"{args.split} ({args.eval})\n")
-    print("| count questions | correlation | MSE | exact | mean answer for true " +
-          " / ".join(map(str, s["mean_answer"])) + " |\n|---:|---:|---:|---:|---|")
-    print(f"| {s['n']} | {s['corr']:.2f} | {s['mse']:.3f} | {s['exact']:.3f} | " +
-          " / ".join(f"{v:.2f}" for v in s["mean_answer"].values()) + " |\n")
+    print("| count questions | n | correlation | MSE | exact | mean answer for true 1 / 2 / 3 / 4 / 5 |\n"
+          "|---|---:|---:|---:|---:|---|")
+    for name in ["all", *ACTIONS]:
+        picked = [(t, a) for act, t, a in rows if name in ("all", act)]
+        if not picked:
+            continue
+        s = count_summary(*map(np.array, zip(*picked)))
+        means = " / ".join(f"{s['mean_answer'][k]:.2f}" if k in s["mean_answer"] else "-" for k in range(1, 6))
+        print(f"| {name} | {s['n']} | {s['corr']:.2f} | {s['mse']:.3f} | {s['exact']:.3f} | {means} |")
+    print()
     actions = read_annotation_file(annotation_path(folder, "action", "Test"), "action")
     o = action_outcomes(actions, read_predictions(args.eval / "tgif-qa_action" / "predictions.jsonl")[0],
                         manifest["seed"], manifest["size_px"])

@@ -253,8 +253,12 @@ def test_count_answers_script(dataset, tmp_path, capsys):
     (tmp_path / "tgif-qa_action" / "predictions.jsonl").write_text("".join(rows))
     assert sca.main(["--world", str(dataset), "--split", "test_compositional", "--eval", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    n, corr, mse, exact = out.split("\n|---:|---:|---:|---:|---|\n")[1].split("|")[1:5]
+    table = out.split("\n|---|---:|---:|---:|---:|---|\n")[1].split("\n\n")[0].splitlines()
+    cells = {row.split("|")[1].strip(): row.split("|")[2:6] for row in table}
+    n, corr, mse, exact = cells.pop("all")
     assert int(n) == len(counts) and float(mse) == 0.0 and float(exact) == 1.0
+    assert set(cells) <= set(ACTIONS) and sum(int(c[0]) for c in cells.values()) == len(counts)  # per asked action
+    assert sca.asked_action("How many times does the red circle bounce ?") == "bounce"
     right, other, neither, missing = (int(c) for c in out.strip().splitlines()[-1].strip("|").split("|")[1:])
     assert other > 0 and right + other == len(actions) and neither == missing == 0
     truth = np.array([1.0, 2.0, 3.0, 3.0])
