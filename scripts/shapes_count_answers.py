@@ -5,14 +5,17 @@ mean answer per true count (a model that counts but hedges shrinks these towards
 same per asked action (the question's last word), since what a frame shows of each motion differs.
 Action ("What does the red circle do 3 times ?"): the main shape does two actions, each a number of
 times that differ, so a wrong answer is either that shape's other action (it saw both and picked by
-their counts) or neither of them.  Scenes are re-drawn from the world's seed
-(gifqa.shapes.dataset.scene_for).
+their counts) or neither of them.  Reactions (``--reaction-eval``): the label is the main shape's first
+action's reaction, and the main shape is the only one that changes what it does, so a wrong label is its
+second action's, another shape's, or none on screen; split by how many shapes the clip shows.  Scenes are
+re-drawn from the world's seed (gifqa.shapes.dataset.scene_for).
 
     python scripts/shapes_count_answers.py --world runs/shapes-world/data/<world> --split test_compositional \\
         --eval runs/final-eval/test_compositional
 
 ``--eval`` is a ``gifqa eval --tasks tgif-qa`` output folder (its ``tgif-qa_action`` and ``tgif-qa_count``
-predictions).  Prints Markdown on stdout.
+predictions), ``--reaction-eval`` one of ``--tasks reactiongif/reaction`` on the same split.  Prints Markdown on
+stdout.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 
 from gifqa.data.tgifqa import annotation_path, read_annotation_file
 from gifqa.evaluation.scoring import read_predictions
-from gifqa.shapes.dataset import scene_for
+from gifqa.shapes.dataset import REACTION_OF_ACTION, scene_for
 from gifqa.shapes.world import ACTIONS
 
 
@@ -60,11 +63,30 @@ def action_outcomes(records, predictions: dict, seed: int, size_px: int) -> dict
     return out
 
 
+def reaction_outcomes(predictions: dict, seed: int, size_px: int) -> dict[int, dict[str, int]]:
+    """{gif_name: predicted label} -> per number of shapes on screen, counts of right / the main shape's second
+    action's label / another shape's / none of them."""
+    out: dict[int, dict[str, int]] = {}
+    for name, label in predictions.items():
+        scene = scene_for(name, seed=seed, size_px=size_px)
+        main_segments = scene.actors[0].segments
+        others = {REACTION_OF_ACTION[s.action] for a in scene.actors[1:] for s in a.segments}
+        row = out.setdefault(len(scene.actors), {"right": 0, "main shape's second": 0, "another shape's": 0, "none": 0})
+        if label == REACTION_OF_ACTION[main_segments[0].action]:
+            row["right"] += 1
+        elif len(main_segments) > 1 and label == REACTION_OF_ACTION[main_segments[1].action]:
+            row["main shape's second"] += 1
+        else:
+            row["another shape's" if label in others else "none"] += 1
+    return dict(sorted(out.items()))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--world", required=True, type=Path, help="a generated gifqa-shapes world (holds manifest.json)")
     ap.add_argument("--split", default="val", help="the annotation folder under --world: val, test, test_compositional, ...")
     ap.add_argument("--eval", required=True, type=Path, help="a gifqa eval output folder with tgif-qa_action/ and tgif-qa_count/")
+    ap.add_argument("--reaction-eval", type=Path, help="a gifqa eval output folder with reactiongif_reaction/ (same split)")
     args = ap.parse_args(argv)
     manifest = json.loads((args.world / "manifest.json").read_text())
     folder = args.world / args.split
@@ -89,6 +111,12 @@ def main(argv=None) -> int:
                         manifest["seed"], manifest["size_px"])
     print("| action questions | right | the shape's other action | neither | missing |\n|---:|---:|---:|---:|---:|")
     print(f"| {len(actions)} | {o['right']} | {o['other action']} | {o['neither']} | {o['missing']} |")
+    if args.reaction_eval:
+        labels, _ = read_predictions(args.reaction_eval / "reactiongif_reaction" / "predictions.jsonl")
+        print("\n| shapes on screen | reactions | right | main shape's second action | another shape's | none |\n"
+              "|---:|---:|---:|---:|---:|---:|")
+        for n, row in reaction_outcomes(labels, manifest["seed"], manifest["size_px"]).items():
+            print(f"| {n} | {sum(row.values())} | " + " | ".join(str(v) for v in row.values()) + " |")
     return 0
 
 

@@ -246,13 +246,28 @@ def test_count_answers_script(dataset, tmp_path, capsys):
         "".join(json.dumps({"vid_id": r.vid_id, "prediction": r.answer}) + "\n" for r in counts))
     rows = []
     for i, r in enumerate(actions):  # every other question: the main shape's other action, when it is an option
-        first, second = (s.action for s in scene_for(r.gif_name, seed=0, size_px=64).actors[0].segments)
+        first, second = (s.action for s in scene_for(r.gif_name, seed=3, size_px=64).actors[0].segments)
         other = second if r.options[r.answer_index] == first else first
         pick = r.options.index(other) if i % 2 and other in r.options else r.answer_index
         rows.append(json.dumps({"vid_id": r.vid_id, "prediction": pick}) + "\n")
     (tmp_path / "tgif-qa_action" / "predictions.jsonl").write_text("".join(rows))
-    assert sca.main(["--world", str(dataset), "--split", "test_compositional", "--eval", str(tmp_path)]) == 0
+    # reactions: the main shape's first action's label, but every other clip its second action's
+    from gifqa.shapes.dataset import REACTION_OF_ACTION
+
+    reactions, gifs = [], sorted({r.gif_name for r in counts + actions})
+    for i, name in enumerate(gifs):
+        segments = scene_for(name, seed=3, size_px=64).actors[0].segments
+        label = REACTION_OF_ACTION[segments[i % 2].action]
+        reactions.append(json.dumps({"vid_id": name, "prediction": label}) + "\n")
+    (tmp_path / "reactiongif_reaction").mkdir()
+    (tmp_path / "reactiongif_reaction" / "predictions.jsonl").write_text("".join(reactions))
+    assert sca.main(["--world", str(dataset), "--split", "test_compositional", "--eval", str(tmp_path),
+                     "--reaction-eval", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    out, reaction_table = out.split("\n| shapes on screen |")
+    cells = [[int(c) for c in row.strip("|").split("|")] for row in reaction_table.strip().splitlines()[2:]]
+    assert sum(c[1] for c in cells) == len(gifs) and all(c[1] == sum(c[2:]) for c in cells)
+    assert sum(c[2] for c in cells) == (len(gifs) + 1) // 2 and sum(c[3] for c in cells) == len(gifs) // 2
     table = out.split("\n|---|---:|---:|---:|---:|---|\n")[1].split("\n\n")[0].splitlines()
     cells = {row.split("|")[1].strip(): row.split("|")[2:6] for row in table}
     n, corr, mse, exact = cells.pop("all")
