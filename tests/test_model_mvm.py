@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
+from gifqa.errors import ConfigError
 from gifqa.model.config import MVMConfig
 from gifqa.model.modeling import causal_lm_loss
 from gifqa.model.mvm import keep_mask, mvm_loss, sample_rate
@@ -130,3 +132,50 @@ def test_projector_grad_false_keeps_mvm_out_of_the_projector():
         assert not same_llm
         assert same_proj is (not projector_grad)
         assert torch.allclose(out.loss, out.loss_ce + out.loss_mvm)
+
+
+def test_task_input_full_reads_the_full_sequence_and_mvm_predicts_its_states():
+    pv = pixel_values()
+    torch.manual_seed(0)
+    model = tiny_model(mvm__task_input="full").train()
+    enc = _enc(model)
+    torch.manual_seed(5)  # same dropout draws in the Q-Former for both computations
+    out = model(pv, **enc)
+    trace = out.mvm
+    assert trace is not None and out.loss_mvm is not None and out.loss_mvm.item() > 0
+    assert torch.allclose(out.loss, out.loss_ce + out.loss_mvm)
+    assert not trace["target"].requires_grad
+    assert trace["full_inputs_embeds"].shape[1] > trace["masked_inputs_embeds"].shape[1]
+    # its task loss is the plain cross-entropy on the full sequence (weight 0 skips MVM altogether)
+    plain = tiny_model(mvm__weight=0.0).train()
+    plain.load_state_dict(model.state_dict(), strict=False)
+    torch.manual_seed(5)
+    ref = plain(pv, **enc)
+    assert torch.allclose(out.loss_ce, ref.loss_ce, atol=1e-5)
+    # the ST-LLM order reads the masked sequence: a different task loss on the same weights
+    masked = tiny_model().train()
+    masked.load_state_dict(model.state_dict())
+    torch.manual_seed(5)
+    assert not torch.allclose(masked(pv, **enc).loss_ce, ref.loss_ce, atol=1e-4)
+
+
+def test_task_input_full_keeps_mvm_out_of_the_projector_when_asked():
+    pv = pixel_values()
+    for projector_grad in (True, False):
+        torch.manual_seed(0)
+        model = tiny_model(mvm__task_input="full", mvm__projector_grad=projector_grad).train()
+        torch.manual_seed(1)
+        out = model(pv, **_enc(model))
+        proj = [p for p in model.projector.parameters() if p.requires_grad]
+        llm = [p for p in model.llm.parameters() if p.requires_grad]
+        same_proj = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, proj), _grads(out.loss_ce, proj))
+                        if a is not None)
+        same_llm = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, llm), _grads(out.loss_ce, llm))
+                       if a is not None)
+        assert not same_llm
+        assert same_proj is (not projector_grad)
+
+
+def test_task_input_is_validated():
+    with pytest.raises(ConfigError, match="mvm.task_input"):
+        MVMConfig(task_input="both").validate()

@@ -30,6 +30,7 @@ PACKAGE_TOKENIZER_PREFIX = "package:"
 LLM_TRAIN_MODES = ("lora", "full", "frozen")
 REACTION_POOLING = ("mean", "attention")
 REACTION_INPUTS = ("queries", "llm")
+MVM_TASK_INPUTS = ("masked", "full")  # mvm.task_input
 
 
 @dataclass
@@ -179,8 +180,16 @@ class MVMConfig:
     # frame tokens are redundant, so the plain loss pulls a from-scratch Q-Former's queries together
     # (report.md, gifqa-shapes: query cosine 0.99 vs 0.87).  Costs one more masked LLM pass per step.
     projector_grad: bool = True
+    # Which sequence the task cross-entropy reads in training: "masked" (ST-LLM: the masked sequence, so
+    # the task is learnt with a share of the frame tokens missing, and at inference it sees them all) or
+    # "full" (the full sequence, with gradients; its states, detached, are also MVM's target, and MVM runs
+    # on the masked one).  Counting and "what does it do 3 times" need every frame: on gifqa-shapes the
+    # masked task input cost validation Action 0.83 against 0.915 with MVM off (report.md).
+    task_input: str = "masked"
 
     def validate(self) -> None:
+        if self.task_input not in MVM_TASK_INPUTS:
+            raise ConfigError(f"mvm.task_input must be one of {list(MVM_TASK_INPUTS)}, got {self.task_input!r}")
         if not 0.0 <= self.rate_min <= self.rate_max < 1.0:
             raise ConfigError("mvm needs 0 <= rate_min <= rate_max < 1")
         if self.weight < 0:

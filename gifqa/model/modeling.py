@@ -331,6 +331,9 @@ class GifQAModel(nn.Module):
         # 5. masked video modelling (ST-LLM): masked pass with grad, full pass as target without.
         rate = sample_rate(mvm_cfg)
         kept = keep_mask(valid, rate)  # [B, V]
+        if mvm_cfg.task_input == "full":
+            return self._mvm_task_on_full(visual, valid, kept, rate, text, attention_mask, labels, extra, loss_dec,
+                                          frame_states_layer)
         masked = assemble(visual, kept, text, attention_mask, labels, "right")
         detach_mvm = not mvm_cfg.projector_grad and visual.requires_grad  # MVM on its own pass (below)
         out = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask,
@@ -356,6 +359,29 @@ class GifQAModel(nn.Module):
                  "full_inputs_embeds": full.embeds, "target": target}
         return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
                            **_frame_states(out, masked, frame_states_layer))
+
+    def _mvm_task_on_full(self, visual, valid, kept, rate, text, attention_mask, labels, extra, loss_dec,
+                          frame_states_layer) -> GifQAOutput:
+        """5'. ``mvm.task_input: full``: the task loss reads the full sequence (as inference does); MVM
+        predicts that pass's detached last-layer states from the masked sequence.  Two passes, both with
+        gradients (ST-LLM's order needs a third when MVM must not reach the projector)."""
+        mvm_cfg = self.config.mvm
+        full = assemble(visual, valid, text, attention_mask, labels, "right")
+        out = self.llm(inputs_embeds=full.embeds, attention_mask=full.mask, output_hidden_states=True)
+        loss_ce = causal_lm_loss(out.logits, full.labels)
+        target_states = out.hidden_states[-1].detach()  # [B, S_full, D_lm]
+        masked_visual = visual if mvm_cfg.projector_grad else visual.detach()
+        masked = assemble(masked_visual, kept, text, attention_mask, labels, "right")
+        states = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask,
+                          output_hidden_states=True).hidden_states[-1]  # [B, S_masked, D_lm]
+        b_idx, v_idx = kept.nonzero(as_tuple=True)
+        pred = states[b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
+        target = target_states[b_idx, full.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
+        loss_mvm = mvm_loss(self.mvm_decoder(pred.float()), target)
+        trace = {"rate": rate, "kept": kept, "masked_inputs_embeds": masked.embeds,
+                 "full_inputs_embeds": full.embeds, "target": target}
+        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
+                           **_frame_states(out, full, frame_states_layer))
 
     def _decorrelation(self, queries: torch.Tensor, frame_mask: torch.Tensor | None) -> torch.Tensor | None:
         """Query-decorrelation loss of the Q-Former outputs [B, T, Q, D_q] in training (None when off)."""

@@ -9,6 +9,10 @@ Models Are Effective Temporal Learners", TencentARC/ST-LLM ``stllm/models/st_llm
 4. The masked pass's last-layer states at the kept visual tokens go through Linear + LayerNorm
    (``MVMDecoder``); both sides are L2-normalised and loss_mvm = mean(2 - 2 cos), which is the
    MSE of unit vectors and needs no weight tuning (maintainer, ST-LLM issue #8).
+
+``mvm.task_input: full`` (ours, not ST-LLM's) swaps step 3's roles: the cross-entropy reads the full
+sequence, with gradients, and its detached states are the target, so the task is learnt on the input
+inference sees; MVM stays an auxiliary loss on the masked sequence.
 """
 
 from __future__ import annotations
