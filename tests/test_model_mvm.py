@@ -114,6 +114,15 @@ def _grads(loss, params):
     return torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
 
 
+def _mvm_leaves_grads_unchanged(model, out) -> tuple[bool, bool]:
+    """Whether adding loss_mvm leaves the projector's / the LLM's gradients as loss_ce alone gives them."""
+    def same(params):
+        return all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, params), _grads(out.loss_ce, params))
+                   if a is not None)
+    return (same([p for p in model.projector.parameters() if p.requires_grad]),
+            same([p for p in model.llm.parameters() if p.requires_grad]))
+
+
 def test_projector_grad_false_keeps_mvm_out_of_the_projector():
     pv = pixel_values()
     for projector_grad in (True, False):
@@ -122,12 +131,7 @@ def test_projector_grad_false_keeps_mvm_out_of_the_projector():
         torch.manual_seed(1)
         out = model(pv, **_enc(model))
         assert out.loss_mvm is not None and out.loss_mvm.item() > 0
-        proj = [p for p in model.projector.parameters() if p.requires_grad]
-        llm = [p for p in model.llm.parameters() if p.requires_grad]
-        same_proj = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, proj), _grads(out.loss_ce, proj))
-                        if a is not None)
-        same_llm = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, llm), _grads(out.loss_ce, llm))
-                       if a is not None)
+        same_proj, same_llm = _mvm_leaves_grads_unchanged(model, out)
         # MVM always trains the LLM (its LoRA here); it reaches the projector only with projector_grad
         assert not same_llm
         assert same_proj is (not projector_grad)
@@ -166,12 +170,7 @@ def test_task_input_full_keeps_mvm_out_of_the_projector_when_asked():
         model = tiny_model(mvm__task_input="full", mvm__projector_grad=projector_grad).train()
         torch.manual_seed(1)
         out = model(pv, **_enc(model))
-        proj = [p for p in model.projector.parameters() if p.requires_grad]
-        llm = [p for p in model.llm.parameters() if p.requires_grad]
-        same_proj = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, proj), _grads(out.loss_ce, proj))
-                        if a is not None)
-        same_llm = all(torch.allclose(a, b, atol=1e-7) for a, b in zip(_grads(out.loss, llm), _grads(out.loss_ce, llm))
-                       if a is not None)
+        same_proj, same_llm = _mvm_leaves_grads_unchanged(model, out)
         assert not same_llm
         assert same_proj is (not projector_grad)
 

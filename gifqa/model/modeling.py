@@ -351,14 +351,20 @@ class GifQAModel(nn.Module):
                               output_hidden_states=True).hidden_states[-1]  # [B, S_masked, D_lm]
         else:
             states = out.hidden_states[-1]  # [B, S_masked, D_lm]
+        loss_mvm, trace = self._mvm_term(states, masked, target_states, full, kept, rate)
+        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
+                           **_frame_states(out, masked, frame_states_layer))
+
+    def _mvm_term(self, states, masked, target_states, full, kept, rate) -> tuple[torch.Tensor, dict[str, Any]]:
+        """loss_mvm from the masked pass's last-layer states [B, S_masked, D_lm] at the kept frame tokens
+        and the target states [B, S_full, D_lm] (no grad) at the same tokens; and the MVM trace."""
         b_idx, v_idx = kept.nonzero(as_tuple=True)
         pred = states[b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
         target = target_states[b_idx, full.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
         loss_mvm = mvm_loss(self.mvm_decoder(pred.float()), target)
         trace = {"rate": rate, "kept": kept, "masked_inputs_embeds": masked.embeds,
                  "full_inputs_embeds": full.embeds, "target": target}
-        return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
-                           **_frame_states(out, masked, frame_states_layer))
+        return loss_mvm, trace
 
     def _mvm_task_on_full(self, visual, valid, kept, rate, text, attention_mask, labels, extra, loss_dec,
                           frame_states_layer) -> GifQAOutput:
@@ -374,12 +380,7 @@ class GifQAModel(nn.Module):
         masked = assemble(masked_visual, kept, text, attention_mask, labels, "right")
         states = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask,
                           output_hidden_states=True).hidden_states[-1]  # [B, S_masked, D_lm]
-        b_idx, v_idx = kept.nonzero(as_tuple=True)
-        pred = states[b_idx, masked.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
-        target = target_states[b_idx, full.visual_positions[b_idx, v_idx]]  # [N_kept, D_lm]
-        loss_mvm = mvm_loss(self.mvm_decoder(pred.float()), target)
-        trace = {"rate": rate, "kept": kept, "masked_inputs_embeds": masked.embeds,
-                 "full_inputs_embeds": full.embeds, "target": target}
+        loss_mvm, trace = self._mvm_term(states, masked, target_states, full, kept, rate)
         return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
                            **_frame_states(out, full, frame_states_layer))
 
