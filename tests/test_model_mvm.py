@@ -163,6 +163,31 @@ def test_task_input_full_reads_the_full_sequence_and_mvm_predicts_its_states():
     assert not torch.allclose(masked(pv, **enc).loss_ce, ref.loss_ce, atol=1e-4)
 
 
+def test_task_input_full_masked_pass_skips_the_text_without_changing_mvm():
+    """The masked pass holds only the kept frame tokens: the LM is causal and they come first, so the
+    text after them cannot change MVM's states, and the loss equals the one of a pass with the text."""
+    from gifqa.model.modeling import assemble
+    from gifqa.model.mvm import mvm_loss
+
+    torch.manual_seed(0)
+    model = tiny_model(mvm__task_input="full").train()
+    enc = _enc(model)
+    out = model(pixel_values(), **enc)
+    trace = out.mvm
+    kept = trace["kept"]
+    assert trace["masked_inputs_embeds"].shape[1] == int(kept.sum(1).max())
+    n_vis = kept.shape[1]
+    visual = trace["full_inputs_embeds"][:, :n_vis].detach()  # frame tokens first, all valid here
+    text = model.llm.get_input_embeddings()(enc["input_ids"])
+    with_text = assemble(visual, kept, text, enc["attention_mask"], enc["labels"], "right")
+    assert with_text.embeds.shape[1] > trace["masked_inputs_embeds"].shape[1]
+    states = model.llm(inputs_embeds=with_text.embeds, attention_mask=with_text.mask,
+                       output_hidden_states=True).hidden_states[-1]
+    b_idx, v_idx = kept.nonzero(as_tuple=True)
+    ref = mvm_loss(model.mvm_decoder(states[b_idx, with_text.visual_positions[b_idx, v_idx]].float()), trace["target"])
+    assert torch.allclose(out.loss_mvm, ref, atol=1e-5)
+
+
 def test_task_input_full_keeps_mvm_out_of_the_projector_when_asked():
     pv = pixel_values()
     for projector_grad in (True, False):

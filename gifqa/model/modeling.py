@@ -369,15 +369,18 @@ class GifQAModel(nn.Module):
     def _mvm_task_on_full(self, visual, valid, kept, rate, text, attention_mask, labels, extra, loss_dec,
                           frame_states_layer) -> GifQAOutput:
         """5'. ``mvm.task_input: full``: the task loss reads the full sequence (as inference does); MVM
-        predicts that pass's detached last-layer states from the masked sequence.  Two passes, both with
-        gradients (ST-LLM's order needs a third when MVM must not reach the projector)."""
+        predicts that pass's detached last-layer states from the masked frame tokens.  Two passes, both
+        with gradients (ST-LLM's order needs a third when MVM must not reach the projector)."""
         mvm_cfg = self.config.mvm
         full = assemble(visual, valid, text, attention_mask, labels, "right")
         out = self.llm(inputs_embeds=full.embeds, attention_mask=full.mask, output_hidden_states=True)
         loss_ce = causal_lm_loss(out.logits, full.labels)
         target_states = out.hidden_states[-1].detach()  # [B, S_full, D_lm]
         masked_visual = visual if mvm_cfg.projector_grad else visual.detach()
-        masked = assemble(masked_visual, kept, text, attention_mask, labels, "right")
+        # The masked pass carries the frame tokens only: they come first and the LM is causal, so its
+        # states there never see the text, and with no task loss on this pass the text would only cost
+        # time (about a third of the pass's tokens in the shapes recipe).
+        masked = assemble(masked_visual, kept, text[:, :0], attention_mask[:, :0], None, "right")
         states = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask,
                           output_hidden_states=True).hidden_states[-1]  # [B, S_masked, D_lm]
         loss_mvm, trace = self._mvm_term(states, masked, target_states, full, kept, rate)
