@@ -128,7 +128,7 @@ def test_shapes_run_with_grounding_trains_the_cross_attention(tmp_path):
     assert 0 < report["0:shapes/frameqa"]["grounded"] < report["0:shapes/frameqa"]["with_media"]  # "how many shapes" does not
     resolved = json.loads((run / "config.resolved.json").read_text())
     assert resolved["grounding"] == {"weight": 1.0, "queries": 1, "pose_weight": 0.0, "progress_weight": 0.0,
-                                     "progress_layer": -2}
+                                     "identity_weight": 0.0, "progress_layer": -2}
     from gifqa.model import GifQAModel
 
     GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))  # nothing new in the checkpoint
@@ -303,6 +303,63 @@ def test_shapes_run_with_pose_and_progress_supervision(tmp_path):
     # the task's loss is the model's (CE + MVM at weight 1 in the preset), without the weighted extra terms
     assert all(math.isclose(r["loss_count"], r["loss_ce"] + r["loss_mvm"], rel_tol=1e-4) for r in steps)
     assert all("loss_grounding" not in r for r in rows)
+    from gifqa.model import GifQAModel
+
+    GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))
+
+
+def test_identity_targets_name_the_shape_and_hide_with_it(tmp_path):
+    """identity_vector: the named shape's colour and kind as class indices while it is on screen, NaN
+    while hidden; TargetBits.identity gives one row per sampled frame of the shape a question names."""
+    from gifqa.shapes import generate_dataset
+    from gifqa.shapes.dataset import scene_for
+    from gifqa.shapes.world import COLOURS, SHAPES, Actor, Segment
+    from gifqa.training.grounding import IDENTITY_SIZE, TargetBits, identity_vector
+
+    blue_star = Actor("star", "blue", "big", "left", [Segment("blink", 1, 0.0, 800.0)])
+    seen = [identity_vector(blue_star, t) for t in range(0, 800, 25)]
+    want = (float(list(COLOURS).index("blue")), float(SHAPES.index("star")))
+    assert want in seen and all(v == want or all(math.isnan(x) for x in v) for v in seen)
+    assert any(math.isnan(v[0]) for v in seen)  # blinking: hidden for a while
+
+    generate_dataset(tmp_path, n_train=2, n_val=0, n_test=0, n_compositional=0, seed=0, size_px=64)
+    gif = tmp_path / "gifs" / "shapes_train_000001.gif"
+    other = scene_for(gif.name, seed=0, size_px=64).actors[-1]
+    rows = TargetBits(frames=8, grid=4, seed=0, size_px=64).identity(str(gif), f"what color is the {other.shape} ?")
+    assert len(rows) == 8 and all(len(r) == IDENTITY_SIZE for r in rows)
+    assert (float(list(COLOURS).index(other.colour)), float(SHAPES.index(other.shape))) in rows
+
+
+def test_identity_loss_and_train_step():
+    """The identity loss is the mean of the colour and kind cross-entropies over frames with a target;
+    TrainStep adds weight x loss, and its head (training only) and the Q-Former get gradients."""
+    from gifqa.training.grounding import IDENTITY_SIZE, frame_targets, identity_classes, identity_loss
+
+    colours, shapes = identity_classes()
+    nan = float("nan")
+    targets = frame_targets([((2.0, 1.0), (nan, nan)), ()], frames=2, size=IDENTITY_SIZE)
+    logits = torch.zeros(2, 2, colours + shapes)
+    logits[0, 0, 2] = 5.0  # right colour, confident; kind uniform
+    ce = torch.nn.functional.cross_entropy
+    want = 0.5 * (ce(logits[0, 0, :colours][None], torch.tensor([2])) + math.log(shapes))
+    assert math.isclose(float(identity_loss(logits, targets, colours)), float(want), rel_tol=1e-6)
+    assert identity_loss(logits, frame_targets([(), ()], frames=2, size=IDENTITY_SIZE), colours) is None
+
+    identity = frame_targets([((1.0, 3.0),) * 4, ()], frames=4, size=IDENTITY_SIZE)
+    model, step, _, (loss1, _) = _term_off_and_on("identity", 0.5, identity)
+    grads = torch.autograd.grad(loss1, [step.identity_head.weight, model.projector.query_tokens])
+    assert all(g.abs().sum() > 0 for g in grads)
+    assert "identity_head" not in "".join(model.state_dict())  # training only
+
+
+def test_shapes_run_with_identity_supervision(tmp_path):
+    """The tiny shapes recipe through scripts/train.py with the identity loss on: logged apart from the
+    task's loss, and the checkpoint is an ordinary one."""
+    run = tmp_path / "run"
+    rows = _train_tiny_shapes(run, ["action"], ["--grounding.identity_weight", "1.0", "--optim.max_steps", "3"])
+    steps = [r for r in rows if "loss_action" in r]  # every action question names its shape
+    assert len(steps) == 3 and all(r["loss_identity"] > 0 for r in steps)
+    assert all(math.isclose(r["loss_action"], r["loss_ce"] + r["loss_mvm"], rel_tol=1e-4) for r in steps)
     from gifqa.model import GifQAModel
 
     GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))

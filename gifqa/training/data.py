@@ -36,6 +36,7 @@ class Example:
     grounding: tuple[int, ...] = ()  # per sampled frame, a bit mask of the patches the named shape covers (gifqa.training.grounding); () = none
     pose: tuple[tuple[float, ...], ...] = ()  # per sampled frame, the named shape's pose (gifqa.training.grounding.pose_vector); () = none
     progress: tuple[tuple[float, ...], ...] = ()  # per sampled frame, the named shape's repetitions so far per action (gifqa.training.grounding.progress_vector); () = none
+    identity: tuple[tuple[float, ...], ...] = ()  # per sampled frame, the named shape's colour and kind indices (gifqa.training.grounding.identity_vector); () = none
 
 
 @dataclass
@@ -139,13 +140,13 @@ def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
 
 def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | None,
                   grounding_grid: int | None = None, *, grounding: bool = True,
-                  pose: bool = False, progress: bool = False) -> tuple[list[Stream], dict]:
+                  pose: bool = False, progress: bool = False, identity: bool = False) -> tuple[list[Stream], dict]:
     """All streams of the mixture and a report of what each holds (written to data_report.json).
 
     ``grounding_grid`` (the tower's patches a side): attach targets to the questions of shapes sources
     (gifqa.training.grounding): with ``grounding``, the named shape's patches (``Example.grounding``),
     with ``pose``, its pose per frame (``Example.pose``), with ``progress``, its repetitions so far
-    (``Example.progress``)."""
+    (``Example.progress``), with ``identity``, its colour and kind (``Example.identity``)."""
     streams: list[Stream] = []
     report: dict = {}
     for i, source in enumerate(spec.sources):
@@ -165,8 +166,9 @@ def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | No
                     examples = [dataclasses.replace(
                         e, grounding=bits(e.gif_path, e.prompt) if grounding else (),
                         pose=bits.pose(e.gif_path, e.prompt) if pose else (),
-                        progress=bits.progress(e.gif_path, e.prompt) if progress else ()) for e in examples]
-                    report[name]["grounded"] = sum(1 for e in examples if e.grounding or e.pose or e.progress)
+                        progress=bits.progress(e.gif_path, e.prompt) if progress else (),
+                        identity=bits.identity(e.gif_path, e.prompt) if identity else ()) for e in examples]
+                    report[name]["grounded"] = sum(1 for e in examples if e.grounding or e.pose or e.progress or e.identity)
             elif task == "caption":
                 _need(source, ("descriptions", "gif_dir"), name)
                 # Only GIFs of this source's training annotations: a description file covers

@@ -29,6 +29,13 @@ action, how many repetitions of it the named shape has done up to that frame (``
 fractional within a repetition).  The LM reads the frames causally, so the state at frame t can only
 count what frames <= t show; at the last frame the vector is the clip's counts, which Count ("how many
 times does it bounce") and Action ("what does it do 3 times") ask for.
+
+Identity supervision (``grounding.identity_weight``): looking at the named shape is not reading what
+it is.  The shipped recipe's FrameQA misses were colour and shape answers, about half of them the
+colour of another shape in the clip and half a neighbouring hue (yellow for orange, purple for blue;
+report.md).  A linear head (training only) on each frame's first query classifies the named shape's
+colour and its kind (``identity_vector``), cross-entropy over the frames where it is on screen: the
+same auxiliary-target idea as the pose head, with the world's ground truth as the label.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ TARGET_COVERED = 0.1  # share of a patch's pixels the named shape must cover for
 POSE_SIZE = 6  # pose_vector's entries
 POSE_SCALE = 4.0  # canvas fractions -> quarters of the side (the recipe's patches), so targets are about 0-4
 PROGRESS_SIZE = 6  # progress_vector's entries: one per action of gifqa.shapes.world.ACTIONS
+IDENTITY_SIZE = 2  # identity_vector's entries: colour index, shape index
 
 
 def pose_vector(actor, t_ms: float) -> tuple[float, ...]:
@@ -55,6 +63,24 @@ def pose_vector(actor, t_ms: float) -> tuple[float, ...]:
         return (0.0,) + (float("nan"),) * (POSE_SIZE - 1)
     x, y, r, c, s = st
     return (1.0, POSE_SCALE * x, POSE_SCALE * y, POSE_SCALE * r, c, s)
+
+
+def identity_vector(actor, t_ms: float) -> tuple[float, float]:
+    """What ``actor`` is, as class indices: its colour (``gifqa.shapes.world.COLOURS`` order) and its
+    kind (``SHAPES`` order); NaN while it is hidden (nothing on screen to read them from)."""
+    from gifqa.shapes.patches import actor_pose
+    from gifqa.shapes.world import COLOURS, SHAPES
+
+    if actor_pose(actor, t_ms) is None:
+        return (float("nan"), float("nan"))
+    return (float(list(COLOURS).index(actor.colour)), float(SHAPES.index(actor.shape)))
+
+
+def identity_classes() -> tuple[int, int]:
+    """(colours, shapes): the sizes of the identity head's two read-outs."""
+    from gifqa.shapes.world import COLOURS, SHAPES
+
+    return len(COLOURS), len(SHAPES)
 
 
 def progress_vector(actor, t_ms: float) -> tuple[float, ...]:
@@ -75,7 +101,7 @@ class TargetBits:
     row-major) that the shape named by ``question`` covers; () when the question names no single
     shape.  The frames are the ones ``load_video(gif_path, frames)`` returns (uniform by time), read
     off the GIF's own timeline; scenes are re-drawn from the world's ``seed`` and ``size_px``.
-    ``pose`` and ``progress`` give per-frame regression targets for the same shape.  Memoised per GIF and
+    ``pose``, ``progress`` and ``identity`` give per-frame targets for the same shape.  Memoised per GIF and
     per (GIF, shape): a clip has several questions."""
 
     def __init__(self, frames: int, grid: int, seed: int, size_px: int):
@@ -104,6 +130,10 @@ class TargetBits:
     def progress(self, gif_path: str, question: str) -> tuple[tuple[float, ...], ...]:
         """Per sampled frame, ``progress_vector`` of the shape ``question`` names; () when it names none."""
         return self._per_frame(progress_vector, gif_path, question)
+
+    def identity(self, gif_path: str, question: str) -> tuple[tuple[float, ...], ...]:
+        """Per sampled frame, ``identity_vector`` of the shape ``question`` names; () when it names none."""
+        return self._per_frame(identity_vector, gif_path, question)
 
     def _per_frame(self, target, gif_path: str, question: str) -> tuple[tuple[float, ...], ...]:
         from gifqa.shapes.patches import named_actor
@@ -172,3 +202,14 @@ def masked_mse(predicted: torch.Tensor, targets: torch.Tensor) -> torch.Tensor |
     if not seen.any():
         return None
     return (predicted.float()[seen] - targets[seen]).pow(2).mean()
+
+
+def identity_loss(logits: torch.Tensor, targets: torch.Tensor, colours: int) -> torch.Tensor | None:
+    """logits [B, T, colours + shapes] and targets [B, T, 2] (colour, shape index; NaN = none) -> the
+    mean of the two cross-entropies over frames with a target, or None when there are none."""
+    seen = ~targets[..., 0].isnan()  # [B, T]
+    if not seen.any():
+        return None
+    logits, target = logits[seen].float(), targets[seen].long()  # [M, C + S], [M, 2]
+    ce = torch.nn.functional.cross_entropy
+    return 0.5 * (ce(logits[:, :colours], target[:, 0]) + ce(logits[:, colours:], target[:, 1]))

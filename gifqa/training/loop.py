@@ -43,28 +43,33 @@ class TrainStep(nn.Module):
     - ``pose`` (targets [B, T, POSE_SIZE], NaN = none): ``pose_head`` reads each frame's first
       Q-Former query;
     - ``progress`` (targets [B, T, PROGRESS_SIZE], NaN = none): ``progress_head`` reads the LM's
-      states at the frame tokens (``spec.progress_layer``).
+      states at the frame tokens (``spec.progress_layer``);
+    - ``identity`` (targets [B, T, 2], NaN = none): ``identity_head`` classifies the named shape's
+      colour and kind from each frame's first Q-Former query.
     The heads are not part of the model and are never saved.
     Returns (loss, parts): parts maps "ce", "mvm" and each term that ran ("grounding", "pose",
-    "progress") to its value, detached and unweighted; ``weights`` gives each term's weight.
+    "progress", "identity") to its value, detached and unweighted; ``weights`` gives each term's weight.
     """
 
     def __init__(self, model, spec=None):
         from gifqa.training.config import GroundingSpec
-        from gifqa.training.grounding import POSE_SIZE, PROGRESS_SIZE
+        from gifqa.training.grounding import POSE_SIZE, PROGRESS_SIZE, identity_classes
 
         super().__init__()
         self.model = model
         self.spec = spec or GroundingSpec()
-        self.weights = {"grounding": self.spec.weight, "pose": self.spec.pose_weight, "progress": self.spec.progress_weight}
+        self.weights = {"grounding": self.spec.weight, "pose": self.spec.pose_weight, "progress": self.spec.progress_weight,
+                        "identity": self.spec.identity_weight}
         if self.spec.pose_weight > 0:
             self.pose_head = nn.Linear(model.config.projector.width, POSE_SIZE)
         if self.spec.progress_weight > 0:
             self.progress_head = nn.Linear(model.config.llm.width, PROGRESS_SIZE)
+        if self.spec.identity_weight > 0:
+            self.identity_head = nn.Linear(model.config.projector.width, sum(identity_classes()))
 
     def forward(self, pixel_values=None, input_ids=None, attention_mask=None, labels=None, reaction_labels=None,
-                features=None, grounding=None, pose=None, progress=None):
-        targets = {"grounding": grounding, "pose": pose, "progress": progress}
+                features=None, grounding=None, pose=None, progress=None, identity=None):
+        targets = {"grounding": grounding, "pose": pose, "progress": progress, "identity": identity}
         if features is not None:
             from gifqa.training.features import precomputed_features
 
@@ -73,7 +78,7 @@ class TrainStep(nn.Module):
         return self._step(pixel_values, input_ids, attention_mask, labels, reaction_labels, targets)
 
     def _step(self, clips, input_ids, attention_mask, labels, reaction_labels, targets):
-        from gifqa.training.grounding import grounding_loss, masked_mse
+        from gifqa.training.grounding import grounding_loss, identity_classes, identity_loss, masked_mse
 
         if reaction_labels is not None:
             loss = self.model.reaction_loss(clips, reaction_labels)
@@ -81,9 +86,9 @@ class TrainStep(nn.Module):
         on = {k: targets[k] is not None and w > 0 for k, w in self.weights.items()}
         projector = self.model.projector
         projector.record_attentions = on["grounding"]
-        seen: list[torch.Tensor] = []  # the projector's queries [B, T, Q, D_q], for the pose head
+        seen: list[torch.Tensor] = []  # the projector's queries [B, T, Q, D_q], for the pose and identity heads
         hook = (projector.register_forward_hook(lambda _m, _args, output: seen.append(output[1]))
-                if on["pose"] else None)
+                if on["pose"] or on["identity"] else None)
         try:
             out = self.model(clips, input_ids, attention_mask=attention_mask, labels=labels,
                              frame_states_layer=self.spec.progress_layer if on["progress"] else None)
@@ -98,6 +103,10 @@ class TrainStep(nn.Module):
         if on["pose"]:
             # first query of each frame [B, T, D_q] -> [B, T, POSE_SIZE]
             terms["pose"] = masked_mse(self.pose_head(seen[0][:, :, 0]), targets["pose"])
+        if on["identity"]:
+            # first query of each frame [B, T, D_q] -> colour and kind logits [B, T, C + S]
+            terms["identity"] = identity_loss(self.identity_head(seen[0][:, :, 0]), targets["identity"],
+                                              identity_classes()[0])
         if on["progress"]:
             # every frame token reads its frame's target: [B, T, P] -> [B, T*Q, P], none where MVM dropped it
             per_token = targets["progress"].repeat_interleave(self.model.config.projector.num_query_tokens, dim=1)
@@ -220,7 +229,8 @@ def train(cfg: TrainConfig) -> Path:
         # attention returns; the model's config and checkpoints do not change.
         model.projector.qformer.set_attn_implementation("eager")
     ground, pose, progress = cfg.grounding.weight > 0, cfg.grounding.pose_weight > 0, cfg.grounding.progress_weight > 0
-    if ground or pose or progress:  # the per-frame targets come with the grounding ones (the same named shape)
+    identity = cfg.grounding.identity_weight > 0
+    if ground or pose or progress or identity:  # the per-frame targets come with the grounding ones (the same named shape)
         grid = math.isqrt(model.config.vision.num_tokens - 1)
     if cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable()
@@ -232,13 +242,13 @@ def train(cfg: TrainConfig) -> Path:
     labels = model.reaction_head.labels if model.reaction_head is not None else None
     if main:
         streams, report = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose,
-                                       progress=progress)
+                                       progress=progress, identity=identity)
         _write_json_atomic(run_dir / "data_report.json", report)
         log_report(report)
     accelerator.wait_for_everyone()
     if not main:
         streams, _ = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose,
-                                       progress=progress)
+                                       progress=progress, identity=identity)
     if cfg.data.feature_cache and model.config.vision.train:
         raise ConfigError("data.feature_cache needs a frozen vision tower, but the model has vision.train: true")
     features = _feature_cache(cfg, accelerator, model, streams, run_dir) if cfg.data.feature_cache else None
@@ -248,7 +258,7 @@ def train(cfg: TrainConfig) -> Path:
     # 5. Optimizer with per-module learning rates; warm-up + cosine schedule per optimizer step.
     groups = model.trainable_parameter_groups(cfg.optim.lr, cfg.optim.weight_decay)
     step_module = TrainStep(model, cfg.grounding)
-    for head in ("pose_head", "progress_head"):  # training-only heads train at the default rate; not part of the model
+    for head in ("pose_head", "progress_head", "identity_head"):  # training-only heads train at the default rate; not part of the model
         if hasattr(step_module, head):
             groups.append({"name": head, "params": list(getattr(step_module, head).parameters()),
                            "lr": cfg.optim.lr.get("default", max(cfg.optim.lr.values())), "weight_decay": cfg.optim.weight_decay})
@@ -376,9 +386,9 @@ def _inputs(batch, model, tokenizer, device) -> dict:
 
         frames = batch[key].shape[1]
         out["grounding"] = target_masks([e.grounding for e in examples], frames, model.config.vision.num_tokens).to(device)
-    from gifqa.training.grounding import POSE_SIZE, PROGRESS_SIZE, frame_targets
+    from gifqa.training.grounding import IDENTITY_SIZE, POSE_SIZE, PROGRESS_SIZE, frame_targets
 
-    for name, size in (("pose", POSE_SIZE), ("progress", PROGRESS_SIZE)):  # set only when their weight > 0 (build_streams)
+    for name, size in (("pose", POSE_SIZE), ("progress", PROGRESS_SIZE), ("identity", IDENTITY_SIZE)):  # set only when their weight > 0 (build_streams)
         rows = [getattr(e, name) for e in examples]
         if any(rows):
             out[name] = frame_targets(rows, batch[key].shape[1], size).to(device)
@@ -411,14 +421,14 @@ def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
 
 def _gather_losses(accelerator, sums: dict[str, list[float]]) -> dict:
     """Mean loss per key over micro-steps and processes (each process may have drawn other tasks)."""
-    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding", "pose", "progress"})
+    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding", "pose", "progress", "identity"})
     local = torch.tensor([[sum(sums.get(k, [])), len(sums.get(k, []))] for k in keys], device=accelerator.device)
     total = accelerator.reduce(local, reduction="sum")
     out = {}
     for k, (s, n) in zip(keys, total.tolist()):
         if n:
             out[f"loss_{k}"] = s / n
-    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding", "pose", "progress") and f"loss_{k}" in out]
+    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding", "pose", "progress", "identity") and f"loss_{k}" in out]
     out["loss"] = sum(out[f"loss_{k}"] for k in task_keys) / max(1, len(task_keys))
     return out
 
