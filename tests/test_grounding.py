@@ -128,7 +128,7 @@ def test_shapes_run_with_grounding_trains_the_cross_attention(tmp_path):
     assert 0 < report["0:shapes/frameqa"]["grounded"] < report["0:shapes/frameqa"]["with_media"]  # "how many shapes" does not
     resolved = json.loads((run / "config.resolved.json").read_text())
     assert resolved["grounding"] == {"weight": 1.0, "queries": 1, "pose_weight": 0.0, "progress_weight": 0.0,
-                                     "identity_weight": 0.0, "progress_layer": -2}
+                                     "main_progress_weight": 0.0, "identity_weight": 0.0, "progress_layer": -2}
     from gifqa.model import GifQAModel
 
     GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))  # nothing new in the checkpoint
@@ -363,6 +363,44 @@ def test_shapes_run_with_identity_supervision(tmp_path):
     from gifqa.model import GifQAModel
 
     GifQAModel.from_pretrained(str(run / "checkpoints" / "last"))
+
+
+def test_main_progress_on_reaction_batches(tmp_path):
+    """grounding.main_progress_weight: TargetBits.main_progress is the main shape's progress; on a reaction
+    batch TrainStep adds weight x the progress head's error on the LM's states at the frame tokens, and its
+    gradient reaches the LM and the head.  Through scripts/train.py it is logged apart from the reaction loss."""
+    from gifqa.model import GifQAModel
+    from gifqa.model.presets import load_preset
+    from gifqa.shapes import generate_dataset
+    from gifqa.shapes.dataset import scene_for
+    from gifqa.training.config import GroundingSpec
+    from gifqa.training.grounding import PROGRESS_SIZE, TargetBits, frame_targets
+    from gifqa.training.loop import TrainStep
+
+    generate_dataset(tmp_path / "w", n_train=2, n_val=0, n_test=0, n_compositional=0, seed=0, size_px=64)
+    gif = tmp_path / "w" / "gifs" / "shapes_train_000000.gif"
+    bits = TargetBits(frames=8, grid=4, seed=0, size_px=64)
+    main = scene_for(gif.name, seed=0, size_px=64).actors[0]
+    assert bits.main_progress(str(gif)) == bits.progress(str(gif), f"how many times does the {main.colour} {main.shape} spin ?")
+
+    model = GifQAModel(load_preset("shapes")).train()
+    pixels = torch.randn(2, 4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([3, 5])
+    progress = frame_targets([tuple((0.5 * t,) + (0.0,) * 5 for t in range(4)), ()], frames=4, size=PROGRESS_SIZE)
+    off = TrainStep(model, GroundingSpec())(pixel_values=pixels, reaction_labels=labels, progress=progress)
+    step = TrainStep(model, GroundingSpec(main_progress_weight=2.0))
+    loss, parts = step(pixel_values=pixels, reaction_labels=labels, progress=progress)
+    assert "main_progress" not in off[1] and parts["main_progress"].item() > 0
+    assert math.isclose(loss.item(), off[0].item() + 2.0 * parts["main_progress"].item(), rel_tol=1e-5)
+    first = model.llm.model.layers[0].self_attn.q_proj.weight
+    grads = torch.autograd.grad(loss, [first, step.progress_head.weight])
+    assert all(g.abs().sum() > 0 for g in grads)
+
+    rows = _train_tiny_shapes(tmp_path / "run", ["reaction"], ["--grounding.main_progress_weight", "1.0",
+                                                               "--optim.max_steps", "3"])
+    steps = [r for r in rows if "loss_reaction" in r]
+    assert len(steps) == 3 and all(r["loss_main_progress"] > 0 for r in steps)
+    assert all(math.isclose(r["loss_reaction"], r["loss_ce"], rel_tol=1e-4) for r in steps)
 
 
 def _script(name):

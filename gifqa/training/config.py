@@ -82,6 +82,7 @@ class GroundingSpec:
     queries: int = 1  # how many of each frame's queries (the first ones) are supervised; the rest stay free
     pose_weight: float = 0.0  # weight of the pose loss (gifqa/training/grounding.py: a linear head, training only, on each frame's first query regresses the named shape's pose); 0 = off
     progress_weight: float = 0.0  # weight of the progress loss (gifqa/training/grounding.py: a linear head, training only, on the LM's state at each frame token regresses how many times the named shape has done each action so far); 0 = off
+    main_progress_weight: float = 0.0  # weight of the progress loss on reaction batches (gifqa/training/grounding.py: the progress head regresses the main shape's repetitions so far from the LM's states at the frame tokens); 0 = off
     identity_weight: float = 0.0  # weight of the identity loss (gifqa/training/grounding.py: a linear head, training only, on each frame's first query classifies the named shape's colour and kind); 0 = off
     progress_layer: int = -2  # which of the LM's hidden_states the progress head reads (-2: the input of its last layer, which the answer tokens attend to)
 
@@ -122,10 +123,12 @@ class TrainConfig:
         if self.eval.split not in ("test", "val", "train", "train_full", "total"):
             raise ConfigError(f"eval.split must be test, val, train, train_full or total, got {self.eval.split!r}")
         g = self.grounding
-        if min(g.weight, g.pose_weight, g.progress_weight, g.identity_weight) < 0 or g.queries < 1:
-            raise ConfigError("grounding.weight, pose_weight, progress_weight and identity_weight must be >= 0 and grounding.queries >= 1")
-        if (g.weight or g.pose_weight or g.progress_weight or g.identity_weight) and not any(s.kind == "shapes" for s in self.data.sources):
-            raise ConfigError("grounding.weight, pose_weight, progress_weight or identity_weight > 0 needs a shapes source: only the shapes world knows "
+        weights = {"weight": g.weight, "pose_weight": g.pose_weight, "progress_weight": g.progress_weight,
+                   "main_progress_weight": g.main_progress_weight, "identity_weight": g.identity_weight}
+        if min(weights.values()) < 0 or g.queries < 1:
+            raise ConfigError(f"grounding.{', '.join(weights)} must be >= 0 and grounding.queries >= 1")
+        if any(weights.values()) and not any(s.kind == "shapes" for s in self.data.sources):
+            raise ConfigError(f"grounding.{', '.join(weights)} > 0 needs a shapes source: only the shapes world knows "
                               "where a named shape is and how it moves")
         if self.optim.max_steps < 1 or self.optim.batch_size < 1 or self.optim.grad_accum < 1:
             raise ConfigError("optim.max_steps, batch_size and grad_accum must be >= 1")

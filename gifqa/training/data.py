@@ -140,13 +140,15 @@ def prepare_shapes(source: SourceSpec, run_dir: Path) -> SourceSpec:
 
 def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | None,
                   grounding_grid: int | None = None, *, grounding: bool = True,
-                  pose: bool = False, progress: bool = False, identity: bool = False) -> tuple[list[Stream], dict]:
+                  pose: bool = False, progress: bool = False, identity: bool = False,
+                  main_progress: bool = False) -> tuple[list[Stream], dict]:
     """All streams of the mixture and a report of what each holds (written to data_report.json).
 
     ``grounding_grid`` (the tower's patches a side): attach targets to the questions of shapes sources
     (gifqa.training.grounding): with ``grounding``, the named shape's patches (``Example.grounding``),
     with ``pose``, its pose per frame (``Example.pose``), with ``progress``, its repetitions so far
-    (``Example.progress``), with ``identity``, its colour and kind (``Example.identity``)."""
+    (``Example.progress``), with ``identity``, its colour and kind (``Example.identity``); with
+    ``main_progress``, reaction examples get the main shape's repetitions so far (``Example.progress``)."""
     streams: list[Stream] = []
     report: dict = {}
     for i, source in enumerate(spec.sources):
@@ -180,6 +182,8 @@ def build_streams(spec: DataSpec, run_dir: Path, reaction_labels: list[str] | No
                     raise ConfigError(f"{name}: the model has no reaction head (heads.reaction: true)")
                 split = "train" if source.split in ("train", "train_full") else source.split
                 examples = _reaction_examples(source.reactions, source.gif_dir, reaction_labels, split, report, name)
+                if bits is not None and main_progress:
+                    examples = [dataclasses.replace(e, progress=bits.main_progress(e.gif_path)) for e in examples]
             else:
                 _need(source, ("path", "gif_dir"), name)
                 examples = _synthetic_examples(source.path, source.gif_dir, report, name)

@@ -36,6 +36,13 @@ colour of another shape in the clip and half a neighbouring hue (yellow for oran
 report.md).  A linear head (training only) on each frame's first query classifies the named shape's
 colour and its kind (``identity_vector``), cross-entropy over the frames where it is on screen: the
 same auxiliary-target idea as the pose head, with the world's ground truth as the label.
+
+Main-shape progress on reactions (``grounding.main_progress_weight``): a clip's reaction label is the
+reaction to what its main shape (the one that changes what it does) does first, and no question says
+which shape that is.  With two or three shapes on screen most wrong reactions were another shape's
+action (report.md).  On reaction batches the progress head also reads the LM's states at the frame
+tokens, which the reaction head pools, and regresses the main shape's repetitions so far: the LM is
+asked to keep track of the shape the label is about.
 """
 
 from __future__ import annotations
@@ -135,11 +142,17 @@ class TargetBits:
         """Per sampled frame, ``identity_vector`` of the shape ``question`` names; () when it names none."""
         return self._per_frame(identity_vector, gif_path, question)
 
-    def _per_frame(self, target, gif_path: str, question: str) -> tuple[tuple[float, ...], ...]:
+    def main_progress(self, gif_path: str) -> tuple[tuple[float, ...], ...]:
+        """Per sampled frame, ``progress_vector`` of the clip's main shape (``actors[0]``, whose first
+        action the reaction label names)."""
+        return self._per_frame(progress_vector, gif_path, None)
+
+    def _per_frame(self, target, gif_path: str, question: str | None) -> tuple[tuple[float, ...], ...]:
+        """``target`` per sampled frame for the shape ``question`` names (None: the main shape)."""
         from gifqa.shapes.patches import named_actor
 
         scene, times = self._scene(gif_path)
-        actor = named_actor(scene, question)
+        actor = 0 if question is None else named_actor(scene, question)
         if actor is None:
             return ()
         key = (target.__name__, gif_path, actor)  # one tuple shared by the clip's questions on that shape

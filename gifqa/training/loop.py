@@ -45,10 +45,12 @@ class TrainStep(nn.Module):
     - ``progress`` (targets [B, T, PROGRESS_SIZE], NaN = none): ``progress_head`` reads the LM's
       states at the frame tokens (``spec.progress_layer``);
     - ``identity`` (targets [B, T, 2], NaN = none): ``identity_head`` classifies the named shape's
-      colour and kind from each frame's first Q-Former query.
+      colour and kind from each frame's first Q-Former query;
+    - on reaction batches, ``progress`` (the main shape's, ``spec.main_progress_weight``): the progress
+      head reads the LM's states at the frame tokens of the reaction pass, logged as "main_progress".
     The heads are not part of the model and are never saved.
     Returns (loss, parts): parts maps "ce", "mvm" and each term that ran ("grounding", "pose",
-    "progress", "identity") to its value, detached and unweighted; ``weights`` gives each term's weight.
+    "progress", "identity", "main_progress") to its value, detached and unweighted; ``weights`` gives each term's weight.
     """
 
     def __init__(self, model, spec=None):
@@ -59,10 +61,10 @@ class TrainStep(nn.Module):
         self.model = model
         self.spec = spec or GroundingSpec()
         self.weights = {"grounding": self.spec.weight, "pose": self.spec.pose_weight, "progress": self.spec.progress_weight,
-                        "identity": self.spec.identity_weight}
+                        "identity": self.spec.identity_weight, "main_progress": self.spec.main_progress_weight}
         if self.spec.pose_weight > 0:
             self.pose_head = nn.Linear(model.config.projector.width, POSE_SIZE)
-        if self.spec.progress_weight > 0:
+        if self.spec.progress_weight > 0 or self.spec.main_progress_weight > 0:
             self.progress_head = nn.Linear(model.config.llm.width, PROGRESS_SIZE)
         if self.spec.identity_weight > 0:
             self.identity_head = nn.Linear(model.config.projector.width, sum(identity_classes()))
@@ -81,9 +83,8 @@ class TrainStep(nn.Module):
         from gifqa.training.grounding import grounding_loss, identity_classes, identity_loss, masked_mse
 
         if reaction_labels is not None:
-            loss = self.model.reaction_loss(clips, reaction_labels)
-            return loss, {"ce": loss.detach(), "mvm": torch.zeros((), device=loss.device)}
-        on = {k: targets[k] is not None and w > 0 for k, w in self.weights.items()}
+            return self._reaction_step(clips, reaction_labels, targets["progress"])
+        on = {k: targets[k] is not None and w > 0 for k, w in self.weights.items() if k in targets}
         projector = self.model.projector
         projector.record_attentions = on["grounding"]
         seen: list[torch.Tensor] = []  # the projector's queries [B, T, Q, D_q], for the pose and identity heads
@@ -119,6 +120,35 @@ class TrainStep(nn.Module):
             if value is not None:  # None: no target in this batch (say, the named shape never on screen)
                 loss = loss + self.weights[name] * value
                 parts[name] = value.detach()
+        return loss, parts
+
+
+    def _reaction_step(self, clips, reaction_labels, progress):
+        """The reaction head's loss (+ main_progress_weight x the progress head's squared error on the
+        main shape, read off the LM's states at the frame tokens of the same pass)."""
+        from gifqa.training.grounding import masked_mse
+
+        on = progress is not None and self.weights["main_progress"] > 0
+        seen: list[torch.Tensor] = []  # the LM's hidden_states[progress_layer] [B, T*Q, D_lm]
+        layer = self.spec.progress_layer
+        hook = (self.model.llm.register_forward_hook(lambda _m, _args, output: seen.append(output.hidden_states[layer]))
+                if on else None)
+        try:
+            loss = self.model.reaction_loss(clips, reaction_labels)
+        finally:
+            if hook is not None:
+                hook.remove()
+        parts = {"ce": loss.detach(), "mvm": torch.zeros((), device=loss.device)}
+        if on:
+            if not seen:
+                raise ConfigError("grounding.main_progress_weight needs the reaction head on the LM's states "
+                                  "(heads.reaction_input: llm)")
+            # every frame token reads its frame's target: [B, T, P] -> [B, T*Q, P]
+            per_token = progress.repeat_interleave(self.model.config.projector.num_query_tokens, dim=1)
+            term = masked_mse(self.progress_head(seen[0]), per_token.to(seen[0].device))
+            if term is not None:
+                loss = loss + self.weights["main_progress"] * term
+                parts["main_progress"] = term.detach()
         return loss, parts
 
 
@@ -229,8 +259,8 @@ def train(cfg: TrainConfig) -> Path:
         # attention returns; the model's config and checkpoints do not change.
         model.projector.qformer.set_attn_implementation("eager")
     ground, pose, progress = cfg.grounding.weight > 0, cfg.grounding.pose_weight > 0, cfg.grounding.progress_weight > 0
-    identity = cfg.grounding.identity_weight > 0
-    if ground or pose or progress or identity:  # the per-frame targets come with the grounding ones (the same named shape)
+    identity, main_progress = cfg.grounding.identity_weight > 0, cfg.grounding.main_progress_weight > 0
+    if ground or pose or progress or identity or main_progress:  # the per-frame targets come with the grounding ones (the same named shape)
         grid = math.isqrt(model.config.vision.num_tokens - 1)
     if cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable()
@@ -242,13 +272,13 @@ def train(cfg: TrainConfig) -> Path:
     labels = model.reaction_head.labels if model.reaction_head is not None else None
     if main:
         streams, report = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose,
-                                       progress=progress, identity=identity)
+                                       progress=progress, identity=identity, main_progress=main_progress)
         _write_json_atomic(run_dir / "data_report.json", report)
         log_report(report)
     accelerator.wait_for_everyone()
     if not main:
         streams, _ = build_streams(cfg.data, run_dir, labels, grounding_grid=grid, grounding=ground, pose=pose,
-                                       progress=progress, identity=identity)
+                                       progress=progress, identity=identity, main_progress=main_progress)
     if cfg.data.feature_cache and model.config.vision.train:
         raise ConfigError("data.feature_cache needs a frozen vision tower, but the model has vision.train: true")
     features = _feature_cache(cfg, accelerator, model, streams, run_dir) if cfg.data.feature_cache else None
@@ -378,7 +408,12 @@ def _inputs(batch, model, tokenizer, device) -> dict:
     clips = {key: batch[key].to(device)}
     examples = batch["examples"]
     if batch["task"] == "reaction":
-        return {**clips, "reaction_labels": torch.tensor([e.label for e in examples], device=device)}
+        out = {**clips, "reaction_labels": torch.tensor([e.label for e in examples], device=device)}
+        if any(e.progress for e in examples):  # set only when grounding.main_progress_weight > 0 (build_streams)
+            from gifqa.training.grounding import PROGRESS_SIZE, frame_targets
+
+            out["progress"] = frame_targets([e.progress for e in examples], batch[key].shape[1], PROGRESS_SIZE).to(device)
+        return out
     text = model.build_text_inputs([e.prompt for e in examples], [e.answer for e in examples])
     out = {**clips, **{k: v.to(device) for k, v in text.items()}}
     if any(e.grounding for e in examples):  # set only when training.grounding is on (build_streams)
@@ -421,14 +456,14 @@ def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
 
 def _gather_losses(accelerator, sums: dict[str, list[float]]) -> dict:
     """Mean loss per key over micro-steps and processes (each process may have drawn other tasks)."""
-    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding", "pose", "progress", "identity"})
+    keys = sorted({"action", "transition", "frameqa", "count", "caption", "reaction", "synthetic", "ce", "mvm", "grounding", "pose", "progress", "identity", "main_progress"})
     local = torch.tensor([[sum(sums.get(k, [])), len(sums.get(k, []))] for k in keys], device=accelerator.device)
     total = accelerator.reduce(local, reduction="sum")
     out = {}
     for k, (s, n) in zip(keys, total.tolist()):
         if n:
             out[f"loss_{k}"] = s / n
-    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding", "pose", "progress", "identity") and f"loss_{k}" in out]
+    task_keys = [k for k in keys if k not in ("ce", "mvm", "grounding", "pose", "progress", "identity", "main_progress") and f"loss_{k}" in out]
     out["loss"] = sum(out[f"loss_{k}"] for k in task_keys) / max(1, len(task_keys))
     return out
 
