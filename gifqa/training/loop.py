@@ -122,7 +122,6 @@ class TrainStep(nn.Module):
                 parts[name] = value.detach()
         return loss, parts
 
-
     def _reaction_step(self, clips, reaction_labels, progress):
         """The reaction head's loss (+ main_progress_weight x the progress head's squared error on the
         main shape, read off the LM's states at the frame tokens of the same pass)."""
