@@ -109,10 +109,7 @@ class TrainStep(nn.Module):
             terms["identity"] = identity_loss(self.identity_head(seen[0][:, :, 0]), targets["identity"],
                                               identity_classes()[0])
         if on["progress"]:
-            # every frame token reads its frame's target: [B, T, P] -> [B, T*Q, P], none where MVM dropped it
-            per_token = targets["progress"].repeat_interleave(self.model.config.projector.num_query_tokens, dim=1)
-            per_token = per_token.masked_fill(~out.frame_states_kept[..., None], float("nan"))
-            terms["progress"] = masked_mse(self.progress_head(out.frame_states), per_token)
+            terms["progress"] = self._progress_error(out.frame_states, targets["progress"], out.frame_states_kept)
         loss = out.loss
         parts = {"ce": out.loss_ce.detach(),
                  "mvm": out.loss_mvm.detach() if out.loss_mvm is not None else torch.zeros((), device=loss.device)}
@@ -122,11 +119,20 @@ class TrainStep(nn.Module):
                 parts[name] = value.detach()
         return loss, parts
 
+    def _progress_error(self, states, progress, kept=None):
+        """The progress head's squared error: LM states at the frame tokens [B, T*Q, D_lm] against per-frame
+        targets [B, T, P] (NaN = none); every frame token reads its frame's target, none where ``kept``
+        [B, T*Q] (MVM's) dropped it."""
+        from gifqa.training.grounding import masked_mse
+
+        per_token = progress.repeat_interleave(self.model.config.projector.num_query_tokens, dim=1)  # [B, T*Q, P]
+        if kept is not None:
+            per_token = per_token.masked_fill(~kept[..., None], float("nan"))
+        return masked_mse(self.progress_head(states), per_token)
+
     def _reaction_step(self, clips, reaction_labels, progress):
         """The reaction head's loss (+ main_progress_weight x the progress head's squared error on the
         main shape, read off the LM's states at the frame tokens of the same pass)."""
-        from gifqa.training.grounding import masked_mse
-
         on = progress is not None and self.weights["main_progress"] > 0
         seen: list[torch.Tensor] = []  # the LM's hidden_states[progress_layer] [B, T*Q, D_lm]
         layer = self.spec.progress_layer
@@ -142,9 +148,7 @@ class TrainStep(nn.Module):
             if not seen:
                 raise ConfigError("grounding.main_progress_weight needs the reaction head on the LM's states "
                                   "(heads.reaction_input: llm)")
-            # every frame token reads its frame's target: [B, T, P] -> [B, T*Q, P]
-            per_token = progress.repeat_interleave(self.model.config.projector.num_query_tokens, dim=1)
-            term = masked_mse(self.progress_head(seen[0]), per_token.to(seen[0].device))
+            term = self._progress_error(seen[0], progress.to(seen[0].device))
             if term is not None:
                 loss = loss + self.weights["main_progress"] * term
                 parts["main_progress"] = term.detach()
