@@ -3,6 +3,7 @@ frames the model sees, the loss on the Q-Former's cross-attention, and a real ru
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -369,6 +370,7 @@ def test_main_progress_on_reaction_batches(tmp_path):
     """grounding.main_progress_weight: TargetBits.main_progress is the main shape's progress; on a reaction
     batch TrainStep adds weight x the progress head's error on the LM's states at the frame tokens, and its
     gradient reaches the LM and the head.  Through scripts/train.py it is logged apart from the reaction loss."""
+    from gifqa.errors import ConfigError
     from gifqa.model import GifQAModel
     from gifqa.model.presets import load_preset
     from gifqa.shapes import generate_dataset
@@ -395,6 +397,12 @@ def test_main_progress_on_reaction_batches(tmp_path):
     first = model.llm.model.layers[0].self_attn.q_proj.weight
     grads = torch.autograd.grad(loss, [first, step.progress_head.weight])
     assert all(g.abs().sum() > 0 for g in grads)
+    # The head must read the frame tokens' states, not learned tokens after them (heads.reaction_input: llm_query).
+    readers = GifQAModel.from_config(dataclasses.replace(model.config, heads=dataclasses.replace(
+        model.config.heads, reaction_input="llm_query")))
+    with pytest.raises(ConfigError, match="reaction_input: llm"):
+        TrainStep(readers, GroundingSpec(main_progress_weight=2.0))(pixel_values=pixels, reaction_labels=labels,
+                                                                    progress=progress)
 
     rows = _train_tiny_shapes(tmp_path / "run", ["reaction"], ["--grounding.main_progress_weight", "1.0",
                                                                "--optim.max_steps", "3"])

@@ -90,3 +90,41 @@ def test_llm_input_reads_frame_order_and_ignores_padding(tmp_path):
     assert _round_trip(model, pv, tmp_path).config.heads.reaction_input == "llm"
     with pytest.raises(ConfigError, match="reaction_input"):
         tiny_config(heads__reaction_input="text")
+
+
+def test_llm_query_reads_learned_tokens_after_the_last_real_frame(tmp_path):
+    # heads.reaction_input: llm_query appends N learned tokens after the frame tokens and pools the LLM's
+    # states there.  Hand check: the logits equal the head run on the LLM's last states at those tokens of
+    # the sequence [frames, readers] built by hand.
+    model = tiny_model(heads__reaction_input="llm_query", heads__reaction_query_tokens=3,
+                       heads__reaction_pooling="attention", heads__dropout=0.0).eval()
+    head = model.reaction_head
+    assert head.reader.shape == (1, 3, model.config.llm.width)
+    pv = pixel_values(batch=2, frames=4)
+    visual, _, _ = model.encode_frames(pv)
+    seq = torch.cat([visual, head.reader.expand(2, -1, -1)], dim=1)  # [B, T*Q + 3, D_lm]
+    states = model.llm(inputs_embeds=seq, output_hidden_states=True).hidden_states[-1][:, -3:]
+    torch.testing.assert_close(model.classify_reaction(pv), head(states[:, None]))
+    # The readers come after every frame, so they see the frame order.
+    assert not torch.allclose(model.classify_reaction(pv.flip(1)), model.classify_reaction(pv), atol=1e-4)
+
+    # Padded frames (last) change nothing: the readers follow clip 0's last real frame.
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    noisy = pv.clone()
+    noisy[0, 2:] = 50.0 * torch.randn(2, *pv.shape[2:])
+    batched = model.classify_reaction(noisy, mask)
+    torch.testing.assert_close(batched[:1], model.classify_reaction(pv[:1, :2]), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(batched[1:], model.classify_reaction(pv[1:]), atol=1e-5, rtol=1e-4)
+
+    # The loss trains the readers, the LLM and the projector; readers are saved and loaded strictly.
+    model.train()
+    model.reaction_loss(pv, torch.tensor([0, 5])).backward()
+    assert head.reader.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.llm.named_parameters() if "lora" in n)
+    assert model.projector.query_tokens.grad.abs().sum() > 0
+    back = _round_trip(model, pv, tmp_path)
+    torch.testing.assert_close(back.reaction_head.reader, head.reader)
+    # Other inputs have no readers, so their checkpoints keep their keys.
+    assert tiny_model(heads__reaction_input="llm").reaction_head.reader is None
+    with pytest.raises(ConfigError, match="reaction_query_tokens"):
+        tiny_config(heads__reaction_input="llm_query", heads__reaction_query_tokens=0)

@@ -29,7 +29,7 @@ PACKAGE_TINY_TOKENIZER = "package:tiny"
 PACKAGE_TOKENIZER_PREFIX = "package:"
 LLM_TRAIN_MODES = ("lora", "full", "frozen")
 REACTION_POOLING = ("mean", "attention")
-REACTION_INPUTS = ("queries", "llm")
+REACTION_INPUTS = ("queries", "llm", "llm_query")
 MVM_TASK_INPUTS = ("masked", "full")  # mvm.task_input
 
 
@@ -203,13 +203,16 @@ class HeadsConfig:
     reaction: bool = True  # 43-way ReactionGIF head (sentiment and GoEmotions derived from it)
     dropout: float = 0.1  # dropout probability before the head
     reaction_pooling: str = "mean"  # how the head pools its input tokens: "mean" (over frames and queries) or "attention" (a learned probe attends over them, so it can weigh frames by their temporal embedding and pick queries)
-    reaction_input: str = "queries"  # the tokens the head pools: "queries" (the Q-Former outputs, [B, T, Q, D_q]: each frame seen alone) or "llm" (the LLM's last hidden states at the frame tokens, [B, T*Q, D_lm]: each has read every earlier frame through the LLM's causal attention, so a motion, which is a change across frames, can be read off them; costs one LLM pass over the frame tokens)
+    reaction_input: str = "queries"  # the tokens the head pools: "queries" (the Q-Former outputs, [B, T, Q, D_q]: each frame seen alone) or "llm" (the LLM's last hidden states at the frame tokens, [B, T*Q, D_lm]: each has read every earlier frame through the LLM's causal attention, so a motion, which is a change across frames, can be read off them; costs one LLM pass over the frame tokens) or "llm_query" (the LLM's last hidden states at reaction_query_tokens learned tokens appended after the frame tokens, where a question would start: each has read every frame through all the LLM's layers, not one attention pool over the frame tokens' last states, so it can find the shape that changes action before reading that shape's first action; [B, 1, N, D_lm])
+    reaction_query_tokens: int = 4  # learned tokens appended after the frame tokens when reaction_input is "llm_query" (count); unused otherwise
 
     def validate(self) -> None:
         if self.reaction_pooling not in REACTION_POOLING:
             raise ConfigError(f"heads.reaction_pooling must be one of {list(REACTION_POOLING)}, got {self.reaction_pooling!r}")
         if self.reaction_input not in REACTION_INPUTS:
             raise ConfigError(f"heads.reaction_input must be one of {list(REACTION_INPUTS)}, got {self.reaction_input!r}")
+        if self.reaction_query_tokens < 1:
+            raise ConfigError(f"heads.reaction_query_tokens must be >= 1, got {self.reaction_query_tokens}")
 
 
 @dataclass

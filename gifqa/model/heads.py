@@ -30,13 +30,20 @@ class ReactionHead(nn.Module):
     query anything happened.  ``"attention"``: multihead attention pooling, one learned probe vector
     attending over the T*Q outputs (the "MAP" head of SigLIP, Zhai et al. 2023, arXiv:2303.15343, after
     the PMA block of Set Transformer, Lee et al. 2019); the outputs carry the temporal embedding, so the
-    probe can weigh early frames over late ones.  Padded frames are masked out in both."""
+    probe can weigh early frames over late ones.  Padded frames are masked out in both.
 
-    def __init__(self, width: int, dropout: float = 0.1, pooling: str = "mean"):
+    ``reader_tokens`` > 0 (heads.reaction_input: llm_query) adds that many learned input embeddings
+    [1, N, D] that the model appends after the frame tokens; the head then pools the LLM's states at
+    them.  Like the [CLS] token of BERT (Devlin et al. 2019), but last, since the LLM is causal."""
+
+    def __init__(self, width: int, dropout: float = 0.1, pooling: str = "mean", reader_tokens: int = 0):
         super().__init__()
         labels = reaction_labels()
         self.labels = list(labels["reactions"])
         self.pooling = pooling
+        # std 0.02 as the probe: the LLM's layers RMS-normalise their inputs, so the scale only sets how
+        # strongly the residual stream of these tokens starts out.
+        self.reader = nn.Parameter(torch.randn(1, reader_tokens, width) * 0.02) if reader_tokens > 0 else None  # [1, N, D]
         if pooling == "attention":
             self.probe = nn.Parameter(torch.randn(1, 1, width) * 0.02)  # [1, 1, D]
             # 8 heads where the width allows (64 -> 8 of 8 channels), else one.

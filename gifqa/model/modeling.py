@@ -170,9 +170,11 @@ class GifQAModel(nn.Module):
             self.llm = base
             mvm_on = config.mvm.enabled and config.mvm.weight > 0
             self.mvm_decoder = MVMDecoder(config.llm.width) if mvm_on else None
-            head_width = config.llm.width if config.heads.reaction_input == "llm" else config.projector.width
-            self.reaction_head = (ReactionHead(head_width, config.heads.dropout, config.heads.reaction_pooling)
-                                  if config.heads.reaction else None)
+            heads = config.heads
+            head_width = config.projector.width if heads.reaction_input == "queries" else config.llm.width
+            readers = heads.reaction_query_tokens if heads.reaction_input == "llm_query" else 0
+            self.reaction_head = (ReactionHead(head_width, heads.dropout, heads.reaction_pooling, readers)
+                                  if heads.reaction else None)
         self._tokenizer = tokenizer
         self._check_widths()
 
@@ -485,15 +487,26 @@ class GifQAModel(nn.Module):
         head = self._head()
         visual, queries, valid = self.encode_frames(pixel_values, frame_mask)
         mask = frame_mask.to(self.device) if frame_mask is not None else None
-        tokens = queries  # [B, T, Q, D_q]
+        tokens, head_mask = queries, mask  # [B, T, Q, D_q], [B, T]
+        dtype = self.llm.get_input_embeddings().weight.dtype
         if self.config.heads.reaction_input == "llm":
             # The frame tokens alone, as they open every QA sequence (padded frames masked out; they
             # come last, so causal attention keeps them out of the real frames' states).
-            dtype = self.llm.get_input_embeddings().weight.dtype
             states = self.llm(inputs_embeds=visual.to(dtype), attention_mask=valid.long(),
                               output_hidden_states=True).hidden_states[-1]  # [B, T*Q, D_lm]
             tokens = states.float().unflatten(1, queries.shape[1:3])  # [B, T, Q, D_lm]
-        return head(tokens, mask), queries, mask
+        elif self.config.heads.reaction_input == "llm_query":
+            # The real frame tokens, then the head's N reader tokens where a question would start
+            # (assemble drops padded frames, so every reader sits right after its clip's last frame).
+            bsz, n = visual.shape[0], head.reader.shape[1]
+            readers = head.reader.to(dtype).expand(bsz, -1, -1)  # [B, N, D_lm]
+            seq = assemble(visual.to(dtype), valid, readers, valid.new_ones(bsz, n), None)
+            states = self.llm(inputs_embeds=seq.embeds, attention_mask=seq.mask,
+                              output_hidden_states=True).hidden_states[-1]  # [B, S, D_lm]
+            at = seq.mask.sum(1, keepdim=True) - n + torch.arange(n, device=states.device)  # [B, N]
+            tokens = states.gather(1, at[..., None].expand(-1, -1, states.shape[-1])).float()[:, None]  # [B, 1, N, D_lm]
+            head_mask = None  # the readers are all real
+        return head(tokens, head_mask), queries, mask
 
     def classify_reaction(self, pixel_values, frame_mask=None) -> torch.Tensor:
         """Logits [B, 43] over ``reaction_labels`` (``model.reaction_head.labels``)."""

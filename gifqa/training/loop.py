@@ -134,6 +134,9 @@ class TrainStep(nn.Module):
         """The reaction head's loss (+ main_progress_weight x the progress head's squared error on the
         main shape, read off the LM's states at the frame tokens of the same pass)."""
         on = progress is not None and self.weights["main_progress"] > 0
+        if on and self.model.config.heads.reaction_input != "llm":
+            raise ConfigError("grounding.main_progress_weight needs the reaction head on the LM's states at the "
+                              "frame tokens (heads.reaction_input: llm)")
         seen: list[torch.Tensor] = []  # the LM's hidden_states[progress_layer] [B, T*Q, D_lm]
         layer = self.spec.progress_layer
         hook = (self.model.llm.register_forward_hook(lambda _m, _args, output: seen.append(output.hidden_states[layer]))
@@ -145,9 +148,6 @@ class TrainStep(nn.Module):
                 hook.remove()
         parts = {"ce": loss.detach(), "mvm": torch.zeros((), device=loss.device)}
         if on:
-            if not seen:
-                raise ConfigError("grounding.main_progress_weight needs the reaction head on the LM's states "
-                                  "(heads.reaction_input: llm)")
             term = self._progress_error(seen[0], progress.to(seen[0].device))
             if term is not None:
                 loss = loss + self.weights["main_progress"] * term
