@@ -66,11 +66,27 @@ def to_dict(obj) -> dict:
 
 
 def apply_override(data: dict, dotted: str, value: Any) -> None:
-    """Set ``data["a"]["b"] = value`` for ``dotted == "a.b"`` (creating mappings on the way)."""
+    """Set ``data["a"]["b"] = value`` for ``dotted == "a.b"`` (creating mappings on the way); a number
+    indexes an existing list (``data.sources.0.task_weights.reaction``: the first source's)."""
     keys = dotted.split(".")
     node = data
     for k in keys[:-1]:
-        if not isinstance(node.get(k, {}), dict):
+        if isinstance(node, list):
+            node = node[_list_index(node, k, dotted)]
+            continue
+        child = node.get(k, {})
+        if not isinstance(child, (dict, list)):
             raise ConfigError(f"--{dotted}: {k} is not a section")
-        node = node.setdefault(k, {})
-    node[keys[-1]] = value
+        node = node.setdefault(k, child)
+        if isinstance(node, list) and not node:
+            raise ConfigError(f"--{dotted}: {k} is an empty list")
+    if isinstance(node, list):
+        node[_list_index(node, keys[-1], dotted)] = value
+    else:
+        node[keys[-1]] = value
+
+
+def _list_index(items: list, key: str, dotted: str) -> int:
+    if not key.isdigit() or int(key) >= len(items):
+        raise ConfigError(f"--{dotted}: {key!r} is not an index of a list of {len(items)} (0..{len(items) - 1})")
+    return int(key)

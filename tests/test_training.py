@@ -22,6 +22,21 @@ def test_recipe_overrides_and_unknown_keys():
         load_recipe(RECIPE, ["--optim.max_steps", "many"])
 
 
+def test_recipe_overrides_index_lists():
+    # The shapes recipe's arms change one source's task weight: a number indexes the list of sources.
+    recipe = REPO / "scripts" / "configs" / "shapes.yaml"
+    cfg = load_recipe(recipe, ["--data.sources.0.task_weights.reaction", "0.75", "--data.sources.0.generate.n_val", "7"])
+    (source,) = cfg.data.sources
+    assert source.task_weights["reaction"] == 0.75 and source.task_weights["action"] == 1.5
+    assert source.generate["n_val"] == 7
+    with pytest.raises(ConfigError, match="'1' is not an index of a list of 1"):
+        load_recipe(recipe, ["--data.sources.1.weight", "2"])
+    with pytest.raises(ConfigError, match="'x' is not an index"):
+        load_recipe(recipe, ["--data.sources.x.weight", "2"])
+    with pytest.raises(ConfigError, match="seed is not a section"):
+        load_recipe(recipe, ["--seed.x", "2"])
+
+
 def test_single_process_run_writes_everything(tmp_path):
     run = tmp_path / "run"
     train(run)
