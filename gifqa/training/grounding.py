@@ -36,7 +36,7 @@ wrong colours another shape's in the clip and half a neighbouring hue (yellow fo
 blue; report.md).  A linear head (training only) on each frame's first query classifies the named shape's
 colour and its kind (``identity_vector``), cross-entropy over the frames where it is on screen: the
 same auxiliary-target idea as the pose head, with the world's ground truth as the label.  Measured:
-compositional-test FrameQA 0.886 -> 0.934, colour 0.745 -> 0.895 (report.md, "Latest round").
+compositional-test FrameQA 0.886 -> 0.934, colour 0.745 -> 0.895 (report.md, "Previous round (commit 3723e0d)").
 
 Main-shape progress on reactions (``grounding.main_progress_weight``): a clip's reaction label is the
 reaction to what its main shape (the one that changes what it does) does first, and no question says
