@@ -245,6 +245,32 @@ def test_patch_labels_name_the_shape_covering_each_patch():
     assert shape[0, 0] == 0 and (shape[0] > 0).sum() == (colour[0] > 0).sum()
 
 
+def test_actor_masks_are_the_pixels_the_actor_paints_and_coverage_can_take_a_subset():
+    """actor_mask draws one ink on one channel (fast): the same pixels as the actor in its own colours
+    (body and eye) on black; patch_coverage of some actors equals those actors' columns of all of them."""
+    from PIL import Image, ImageDraw
+
+    from gifqa.shapes.dataset import scene_for
+    from gifqa.shapes.patches import patch_coverage
+    from gifqa.shapes.render import _draw_actor, actor_mask
+
+    checked = 0
+    for name in [f"shapes_train_{i:06d}" for i in range(6)]:
+        scene = scene_for(name, seed=3, size_px=64)
+        times = scene.frame_times_ms()[::4]
+        for actor in scene.actors:
+            for t in times:
+                painted = Image.new("RGB", (64, 64), (0, 0, 0))
+                _draw_actor(ImageDraw.Draw(painted), actor, float(t), 64)
+                expect = np.asarray(painted).max(axis=-1) > 0
+                assert np.array_equal(actor_mask(actor, float(t), 64), expect)
+                checked += int(expect.any())
+        full = patch_coverage(scene, times, grid=4)  # [T, A, 16]
+        last = len(scene.actors) - 1
+        assert np.array_equal(patch_coverage(scene, times, grid=4, actors=[last, 0]), full[:, [last, 0]])
+    assert checked > 50  # most masks drawn are not empty: the comparison saw shapes
+
+
 def test_patch_poses_say_where_the_covering_shape_stands():
     """patch_poses: the covering shape's centre relative to each covered patch, its radius and heading,
     in patch units; NaN where nothing covers the patch; a hidden (blinking) shape covers nothing."""

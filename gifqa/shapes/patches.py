@@ -30,18 +30,20 @@ def frame_times_ms(scene: Scene, timestamps_ms) -> np.ndarray:
     return scene.frame_times_ms()[k]
 
 
-def patch_coverage(scene: Scene, times_ms, grid: int) -> np.ndarray:
+def patch_coverage(scene: Scene, times_ms, grid: int, actors=None) -> np.ndarray:
     """float32 [T, actors, grid*grid]: share of each patch's pixels each actor covers at each time,
-    each actor drawn alone (so an actor in front does not hide the one behind it).  Pixels past the
-    last whole patch (a side not divisible by ``grid``) are left out."""
+    each actor drawn alone (so an actor in front does not hide the one behind it).  ``actors``: indices
+    into ``scene.actors`` to draw (default: all), in that order.  Pixels past the last whole patch (a side
+    not divisible by ``grid``) are left out."""
     s = scene.size_px
     p = s // grid
-    out = np.zeros((len(times_ms), len(scene.actors), grid * grid), dtype=np.float32)
+    which = range(len(scene.actors)) if actors is None else list(actors)
+    masks = np.zeros((len(times_ms), len(which), grid * p, grid * p), dtype=np.float32)  # [T, A, S', S']
     for t, ms in enumerate(times_ms):
-        for a, actor in enumerate(scene.actors):
-            m = actor_mask(actor, float(ms), s)[: grid * p, : grid * p]
-            out[t, a] = m.reshape(grid, p, grid, p).mean(axis=(1, 3)).reshape(-1)
-    return out
+        for k, a in enumerate(which):
+            masks[t, k] = actor_mask(scene.actors[a], float(ms), s)[: grid * p, : grid * p]
+    # [T, A, grid, p, grid, p] -> mean over each patch's pixels -> [T, A, grid*grid]
+    return masks.reshape(len(times_ms), len(which), grid, p, grid, p).mean(axis=(3, 5)).reshape(len(times_ms), len(which), -1)
 
 
 def patch_labels(scene: Scene, times_ms, grid: int, covered: float = LABEL_COVERED,

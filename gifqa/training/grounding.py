@@ -170,7 +170,7 @@ class TargetBits:
         if actor is None:
             return ()
         if (gif_path, actor) not in self._bits:
-            cover = patch_coverage(scene, times, self.grid)[:, actor] >= TARGET_COVERED  # [T, P]
+            cover = patch_coverage(scene, times, self.grid, actors=[actor])[:, 0] >= TARGET_COVERED  # [T, P]
             self._bits[gif_path, actor] = tuple(int(sum(1 << int(p) for p in np.flatnonzero(row))) for row in cover)
         return self._bits[gif_path, actor]
 
