@@ -50,6 +50,24 @@ def test_deterministic(tmp_path, dataset):
         assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), rel
 
 
+def test_worlds_rendered_by_several_processes_are_byte_identical(tmp_path):
+    """generate_dataset(workers=2) renders the GIFs in a process pool (>= POOL_MIN_CLIPS clips): every file
+    equals the one-process world's, and the progress callback still sees each split's clips in order."""
+    from gifqa.shapes.dataset import POOL_MIN_CLIPS
+
+    kw = dict(n_train=POOL_MIN_CLIPS, n_val=3, n_test=3, n_compositional=3, n_val_compositional=2, seed=4)
+    seen = []
+    generate_dataset(tmp_path / "one", workers=1, **kw)
+    generate_dataset(tmp_path / "two", workers=2, progress=lambda split, i, n: seen.append((split, i)), **kw)
+    one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.is_file())
+    assert one == two and len(one) > POOL_MIN_CLIPS
+    for rel in one:
+        assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel
+    assert seen[:2] == [("train", 1), ("train", 2)] and seen[-1] == ("val_compositional", 2)
+    assert len(seen) == sum(kw[k] for k in kw if k.startswith("n_"))
+
+
 def test_compositional_validation_split_leaves_the_others_unchanged(tmp_path, dataset):
     """Without --n-val-compositional a world is what it was before the split existed (no folder, no
     manifest entry); with it, every other split's files and GIFs are byte-identical, its clips are new
@@ -150,6 +168,9 @@ def test_cli_refuses_non_empty_dir(tmp_path):
     r = subprocess.run([sys.executable, "-m", "gifqa", "make-shapes", str(tmp_path / "neg"), "--n-val-compositional", "-1"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 1 and "--n-val-compositional must be >= 0" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "gifqa", "make-shapes", str(tmp_path / "w0"), "--workers", "0"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "--workers must be >= 1" in r.stderr and not (tmp_path / "w0").exists()
 
 
 def test_actor_colours_are_exact_in_every_gif():

@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
                              "models on (default 0: no such split)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--size", type=int, default=64, help="frame side in pixels (default 64)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes rendering GIFs (default: this machine's CPUs, at most 8); the files are the "
+                             "same for any number")
 
 
 def run(args) -> int:
@@ -41,6 +44,8 @@ def run(args) -> int:
     for name in ("n_train", "n_val", "n_test", "n_compositional", "n_val_compositional"):
         if getattr(args, name) < 0:
             raise GifqaError(f"--{name.replace('_', '-')} must be >= 0")
+    if args.workers is not None and args.workers < 1:
+        raise GifqaError("--workers must be >= 1")
     if args.size < 32:
         raise GifqaError("--size must be at least 32 pixels")
 
@@ -51,6 +56,7 @@ def run(args) -> int:
     manifest = generate_dataset(
         out, n_train=args.n_train, n_val=args.n_val, n_test=args.n_test, n_compositional=args.n_compositional,
         n_val_compositional=args.n_val_compositional, seed=args.seed, size_px=args.size, progress=progress,
+        workers=args.workers,
     )
     total = sum(manifest["splits"].values())
     print(f"wrote {total} GIFs and their annotations to {out}")

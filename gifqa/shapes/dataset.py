@@ -23,6 +23,8 @@ a model for leaning on which shapes do what in training, which the compositional
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +168,29 @@ def scene_for(gif_name: str, *, seed: int = 0, size_px: int = 64) -> Scene:
     return _scene_and_rng(seed, split, int(index), size_px, sorted(held_out_triples(seed)))[0]
 
 
+def _make_clip(job: tuple) -> tuple[str, dict, _Rows]:
+    """Draw, render and save one GIF; -> (its description, its reaction record, its question rows).
+    ``job``: (out_dir, seed, split, index, size_px, held_list, key).  Everything it draws comes from the
+    clip's own RNG, so clips can be made in any order, in any process."""
+    out, seed, split, i, size_px, held_list, key = job
+    scene, rng = _scene_and_rng(seed, split, i, size_px, held_list)
+    gif_name = f"shapes_{split}_{i:06d}"
+    save_gif(scene, render_frames(scene, rng), Path(out) / "gifs" / f"{gif_name}.gif")
+    desc = caption(scene)
+    rows = _Rows([], [], [], [])
+    questions(scene, gif_name, key, rng, rows, desc)
+    reaction = {"gif_name": gif_name, "split": split, "label": REACTION_OF_ACTION[scene.actors[0].segments[0].action]}
+    return desc, reaction, rows
+
+
+POOL_MIN_CLIPS = 64  # fewer clips than this are made in the calling process (a pool's start-up would dominate)
+
+
+def default_workers() -> int:
+    """Processes to render a world with: the CPUs this process may use, at most 8."""
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 def generate_dataset(
     out_dir,
     *,
@@ -177,11 +202,13 @@ def generate_dataset(
     size_px: int = 64,
     progress=None,
     n_val_compositional: int = 0,
+    workers: int | None = None,
 ) -> dict:
     """Generate the dataset into ``out_dir``; returns the manifest (also written as JSON).
 
     Deterministic: the same arguments give byte-identical files (each GIF draws from its
-    own RNG seeded by (seed, split, index)).
+    own RNG seeded by (seed, split, index)), whatever ``workers`` (processes rendering the GIFs;
+    default ``default_workers()``).
     """
     out = Path(out_dir)
     (out / "gifs").mkdir(parents=True, exist_ok=True)
@@ -189,30 +216,41 @@ def generate_dataset(
     counts = dict(zip(SPLITS, (n_train, n_val, n_test, n_compositional, n_val_compositional)))
     if not n_val_compositional:  # written only when asked for, so older worlds regenerate unchanged
         del counts["val_compositional"]
-    descriptions, reactions = [], []
-    key = 0
-    next_ids = {t: 1 for t in HEADERS}
-    for split in counts:
-        rows = _Rows([], [], [], [])
-        split_gifs = []
-        for i in range(counts[split]):
-            scene, rng = _scene_and_rng(seed, split, i, size_px, held_list)
-            gif_name = f"shapes_{split}_{i:06d}"
-            save_gif(scene, render_frames(scene, rng), out / "gifs" / f"{gif_name}.gif")
-            desc = caption(scene)
-            descriptions.append(f"{gif_name}.gif\t{desc}")
-            split_gifs.append(f"{gif_name}.gif")
-            reactions.append({"gif_name": gif_name, "split": split, "label": REACTION_OF_ACTION[scene.actors[0].segments[0].action]})
-            questions(scene, gif_name, key, rng, rows, desc)
+    jobs, key = [], 0
+    for split, n in counts.items():
+        for i in range(n):
+            jobs.append((str(out), seed, split, i, size_px, held_list, key))
             key += 1
-            if progress is not None:
-                progress(split, i + 1, counts[split])
-        folder = out / split
-        folder.mkdir(exist_ok=True)
-        (folder / "gif_ids.txt").write_text("".join(f"{g}\n" for g in split_gifs))
-        prefix = "Train" if split == "train" else "Test"
-        for task in HEADERS:
-            next_ids[task] = _write_table(folder / f"{prefix}_{task}_question.csv", task, getattr(rows, task), next_ids[task])
+    workers = default_workers() if workers is None else max(1, int(workers))
+    pool = None
+    if workers > 1 and len(jobs) >= POOL_MIN_CLIPS:
+        # spawn, not fork: a training process calling this may already run torch's thread pools.
+        pool = multiprocessing.get_context("spawn").Pool(workers)
+    try:
+        made = pool.imap(_make_clip, jobs, chunksize=16) if pool is not None else map(_make_clip, jobs)
+        descriptions, reactions = [], []
+        next_ids = {t: 1 for t in HEADERS}
+        for split in counts:
+            rows = _Rows([], [], [], [])
+            split_gifs = []
+            for i in range(counts[split]):  # results come back in job order
+                desc, reaction, clip_rows = next(made)
+                descriptions.append(f"{reaction['gif_name']}.gif\t{desc}")
+                split_gifs.append(f"{reaction['gif_name']}.gif")
+                reactions.append(reaction)
+                for task in HEADERS:
+                    getattr(rows, task).extend(getattr(clip_rows, task))
+                if progress is not None:
+                    progress(split, i + 1, counts[split])
+            folder = out / split
+            folder.mkdir(exist_ok=True)
+            (folder / "gif_ids.txt").write_text("".join(f"{g}\n" for g in split_gifs))
+            prefix = "Train" if split == "train" else "Test"
+            for task in HEADERS:
+                next_ids[task] = _write_table(folder / f"{prefix}_{task}_question.csv", task, getattr(rows, task), next_ids[task])
+    finally:
+        if pool is not None:
+            pool.terminate()
     (out / "descriptions.tsv").write_text("\n".join(descriptions) + "\n")
     with open(out / "reactions.jsonl", "w") as fh:
         for r in reactions:
