@@ -119,8 +119,8 @@ def save_gif(scene: Scene, frames: list[Image.Image], path: Path) -> None:
 def actor_mask(actor: Actor, t_ms: float, size_px: int) -> np.ndarray:
     """Where ``actor`` is drawn at ``t_ms`` on a ``size_px`` canvas, alone: bool [size_px, size_px]
     (for analyses that need to know which pixels belong to which shape)."""
-    # One 8-bit channel drawn in one ink: the same pixels as the actor's colours on black (no colour and
-    # not the eye is black), without reducing over RGB, which was most of the recipe's start-up.
+    # One 8-bit channel drawn in one ink: the same pixels as the actor's colours on black (neither an actor
+    # colour nor the eye is black), without reducing over RGB, which was most of step 2's start-up.
     im = Image.new("L", (size_px, size_px), 0)
     _draw_actor(ImageDraw.Draw(im), actor, t_ms, size_px, ink=255)
     return np.asarray(im) > 0
