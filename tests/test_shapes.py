@@ -68,6 +68,21 @@ def test_worlds_rendered_by_several_processes_are_byte_identical(tmp_path):
     assert len(seen) == sum(kw[k] for k in kw if k.startswith("n_"))
 
 
+def test_a_plain_script_can_render_a_world_with_several_processes(tmp_path):
+    """A script that calls generate_dataset at its top level, with no ``if __name__ == "__main__"`` guard (the
+    package docstring's example), still works with a process pool: the workers must not re-run the script."""
+    from gifqa.shapes.dataset import POOL_MIN_CLIPS
+
+    script = tmp_path / "make_world.py"
+    script.write_text("from gifqa.shapes import generate_dataset\n"
+                      f"generate_dataset({str(tmp_path / 'w')!r}, n_train={POOL_MIN_CLIPS}, n_val=1, n_test=1, "
+                      "n_compositional=1, seed=2, workers=2)\nprint('done')\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["done"], r.stderr[-2000:]
+    assert len(list((tmp_path / "w" / "gifs").glob("*.gif"))) == POOL_MIN_CLIPS + 3
+
+
 def test_compositional_validation_split_leaves_the_others_unchanged(tmp_path, dataset):
     """Without --n-val-compositional a world is what it was before the split existed (no folder, no
     manifest entry); with it, every other split's files and GIFs are byte-identical, its clips are new

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,12 @@ def _make_clip(job: tuple) -> tuple[str, dict, _Rows]:
 POOL_MIN_CLIPS = 64  # fewer clips than this are made in the calling process (a pool's start-up would dominate)
 
 
+def _can_fork() -> bool:
+    """Whether a forked process pool is safe here: Linux (macOS's system libraries are not fork-safe, and
+    Windows has no fork; there the GIFs are rendered in this process)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def default_workers() -> int:
     """Processes to render a world with: the CPUs this process may use, at most 8."""
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
@@ -207,8 +214,8 @@ def generate_dataset(
     """Generate the dataset into ``out_dir``; returns the manifest (also written as JSON).
 
     Deterministic: the same arguments give byte-identical files (each GIF draws from its
-    own RNG seeded by (seed, split, index)), whatever ``workers`` (processes rendering the GIFs;
-    default ``default_workers()``).
+    own RNG seeded by (seed, split, index)), whatever ``workers`` (processes rendering the GIFs, on
+    Linux; default ``default_workers()``; elsewhere they are rendered in this process).
     """
     out = Path(out_dir)
     (out / "gifs").mkdir(parents=True, exist_ok=True)
@@ -223,9 +230,11 @@ def generate_dataset(
             key += 1
     workers = default_workers() if workers is None else max(1, int(workers))
     pool = None
-    if workers > 1 and len(jobs) >= POOL_MIN_CLIPS:
-        # spawn, not fork: a training process calling this may already run torch's thread pools.
-        pool = multiprocessing.get_context("spawn").Pool(workers)
+    if workers > 1 and len(jobs) >= POOL_MIN_CLIPS and _can_fork():
+        # fork, not spawn: spawned workers re-import the caller's main module, so a plain script calling this
+        # at its top level (no ``if __name__ == "__main__"``) would hang.  The workers only draw with numpy
+        # and Pillow, never torch, so a parent already running torch's thread pools is no hazard to them.
+        pool = multiprocessing.get_context("fork").Pool(workers)
     try:
         made = pool.imap(_make_clip, jobs, chunksize=16) if pool is not None else map(_make_clip, jobs)
         descriptions, reactions = [], []
