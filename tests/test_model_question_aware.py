@@ -131,3 +131,38 @@ def test_question_aware_config_is_validated():
     hf = tiny_config(projector__question_aware=True).qformer_hf_config()
     assert hf["vocab_size"] == data["llm"]["hf_config"]["vocab_size"]
     assert hf["max_position_embeddings"] == data["llm"]["max_text_tokens"]
+
+
+def test_text_columns_masked_in_every_row_are_dropped_and_change_nothing():
+    """The Q-Former runs once per frame, so the answer and padding columns (masked for every clip) are
+    cut before it; the queries' outputs equal those of the uncut input."""
+    from gifqa.model.modeling import prompt_mask
+
+    model = _model()
+    prompts = ["Question: what is it ? Answer:", "Question: what color is the big dog over there ? Answer:"]
+    enc = model.build_text_inputs(prompts, ["a cat sleeping on a mat", "brown"])
+    pmask = prompt_mask(enc["attention_mask"], enc["labels"])
+    assert pmask.shape[1] > int(pmask.sum(1).max())  # the longest answer runs past the longest prompt
+    seen = []
+    model.projector.qformer.register_forward_pre_hook(lambda m, a, kw: seen.append(kw["input_ids"] is not None and kw["input_ids"].shape[1]), with_kwargs=True)
+    pv = pixel_values()
+    p = model.projector
+    with torch.no_grad():
+        feats = model.frame_features(pv)  # [B, T, N, D_v]
+        got = p.queries(feats.flatten(0, 1), feats.shape[1], enc["input_ids"], pmask)  # [B, T, Q, D_q]
+        assert seen == [int(pmask.sum(1).max())]
+        # The uncut reference, through the same Q-Former.
+        bt, t = feats.shape[0] * feats.shape[1], feats.shape[1]
+        enc_states = feats.flatten(0, 1)
+        if p.patch_position is not None:
+            enc_states = enc_states + p.patch_position[: enc_states.shape[1]]
+        mask = torch.cat([torch.ones(bt, p.num_query_tokens, dtype=torch.long), pmask.repeat_interleave(t, 0)], 1)
+        ref = p.qformer(input_ids=enc["input_ids"].repeat_interleave(t, 0), attention_mask=mask,
+                        query_embeds=p.query_tokens.expand(bt, -1, -1), encoder_hidden_states=enc_states,
+                        encoder_attention_mask=torch.ones(enc_states.shape[:2], dtype=torch.long))
+        ref = ref.last_hidden_state[:, : p.num_query_tokens].reshape(got.shape)
+    torch.testing.assert_close(got, ref)
+    # A batch with no prompt at all (every column masked) runs the queries alone, as without text.
+    with torch.no_grad():
+        torch.testing.assert_close(p.queries(feats.flatten(0, 1), t, enc["input_ids"], torch.zeros_like(pmask)),
+                                   p.queries(feats.flatten(0, 1), t))

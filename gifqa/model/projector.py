@@ -93,6 +93,13 @@ class Projector(nn.Module):
             enc_mask = enc_mask.masked_fill(~self.window_mask, blocked)[None, None].expand(bt, 1, -1, -1)
         if self.question_aware:
             ids = mask = None
+            if text_ids is not None and text_mask is not None:
+                # Only the queries' outputs are read, and a masked text token (the answer, padding) is
+                # no key to them, so columns masked in every row change nothing: drop the trailing ones
+                # (the Q-Former runs once per frame, so each costs T tokens per clip).
+                used = text_mask.bool().any(dim=0).nonzero()
+                n_text = int(used[-1]) + 1 if used.numel() else 0
+                text_ids, text_mask = (text_ids[:, :n_text], text_mask[:, :n_text]) if n_text else (None, None)
             if text_ids is not None:
                 ids = text_ids.to(query.device).repeat_interleave(num_frames, dim=0)  # [B*T, L]
                 text_mask = torch.ones_like(text_ids) if text_mask is None else text_mask
