@@ -63,6 +63,7 @@ class OptimSpec:
     max_steps: int = 100  # optimizer steps
     warmup_steps: int = 10  # linear warm-up, then cosine decay to 0
     max_grad_norm: float = 1.0  # gradient clipping (L2 norm); 0 disables
+    fused: bool = True  # torch's fused AdamW: one kernel over all parameters, not a loop of small ops per tensor (same update)
 
 
 @dataclass

@@ -295,7 +295,7 @@ def train(cfg: TrainConfig) -> Path:
         if hasattr(step_module, head):
             groups.append({"name": head, "params": list(getattr(step_module, head).parameters()),
                            "lr": cfg.optim.lr.get("default", max(cfg.optim.lr.values())), "weight_decay": cfg.optim.weight_decay})
-    optimizer = torch.optim.AdamW(groups, betas=tuple(cfg.optim.betas))
+    optimizer = torch.optim.AdamW(groups, betas=tuple(cfg.optim.betas), fused=cfg.optim.fused or None)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.optim.warmup_steps, cfg.optim.max_steps))
     step_module, optimizer = accelerator.prepare(step_module, optimizer)
     accelerator.register_for_checkpointing(scheduler)
