@@ -203,3 +203,35 @@ def test_task_input_full_keeps_mvm_out_of_the_projector_when_asked():
 def test_task_input_is_validated():
     with pytest.raises(ConfigError, match="mvm.task_input"):
         MVMConfig(task_input="both").validate()
+
+
+def test_batch_share_runs_the_masked_pass_on_a_share_of_the_clips_only():
+    """mvm.batch_share 0.5: the task loss is unchanged, and MVM's targets are those of the chosen clips
+    under the same masks as with every clip."""
+    pv = pixel_values(batch=4)
+    prompts, answers = ["Question: what is he doing? Answer:"] * 4, ["dancing", "red", "two", "jumping"]
+    torch.manual_seed(0)
+    half = tiny_model(mvm__task_input="full", mvm__batch_share=0.5).train()
+    every = tiny_model(mvm__task_input="full").train()
+    every.load_state_dict(half.state_dict())
+    enc = half.build_text_inputs(prompts, answers)
+    torch.manual_seed(3)
+    out = half(pv, **enc)
+    torch.manual_seed(3)
+    ref = every(pv, **enc)
+    rows = out.mvm["rows"]
+    assert rows.tolist() == sorted(rows.tolist()) and len(rows) == 2 and ref.mvm["rows"] is None
+    assert out.mvm["masked_inputs_embeds"].shape[0] == 2
+    torch.testing.assert_close(out.loss_ce, ref.loss_ce)
+    assert torch.equal(out.mvm["kept"], ref.mvm["kept"][rows])
+    b_idx = ref.mvm["kept"].nonzero(as_tuple=True)[0]
+    torch.testing.assert_close(out.mvm["target"], ref.mvm["target"][torch.isin(b_idx, rows)])
+    assert out.loss_mvm.item() > 0 and torch.allclose(out.loss, out.loss_ce + out.loss_mvm)
+    out.loss.backward()
+    assert half.mvm_decoder.linear.weight.grad is not None
+
+
+@pytest.mark.parametrize("share, task_input", [(0.0, "full"), (1.5, "full"), (0.5, "masked")])
+def test_batch_share_is_checked(share, task_input):
+    with pytest.raises(ConfigError, match="batch_share"):
+        MVMConfig(batch_share=share, task_input=task_input).validate()

@@ -379,13 +379,22 @@ class GifQAModel(nn.Module):
         loss_ce = causal_lm_loss(out.logits, full.labels)
         target_states = out.hidden_states[-1].detach()  # [B, S_full, D_lm]
         masked_visual = visual if mvm_cfg.projector_grad else visual.detach()
+        rows, target_seq = None, full
+        if mvm_cfg.batch_share < 1:
+            # mvm.batch_share: only a random share of the clips (at least one) get the masked pass.
+            n_rows = max(1, round(mvm_cfg.batch_share * kept.shape[0]))
+            rows = torch.randperm(kept.shape[0])[:n_rows].sort().values.to(kept.device)  # [B']
+            masked_visual, kept, target_states = masked_visual[rows], kept[rows], target_states[rows]
+            text, attention_mask = text[rows], attention_mask[rows]
+            target_seq = Sequence(full.embeds[rows], full.mask[rows], None, full.visual_positions[rows])
         # The masked pass carries the frame tokens only: they come first and the LM is causal, so its
         # states there never see the text, and with no task loss on this pass the text would only cost
         # time (about a third of the pass's tokens in the shapes recipe).
         masked = assemble(masked_visual, kept, text[:, :0], attention_mask[:, :0], None, "right")
         states = self.llm(inputs_embeds=masked.embeds, attention_mask=masked.mask,
-                          output_hidden_states=True).hidden_states[-1]  # [B, S_masked, D_lm]
-        loss_mvm, trace = self._mvm_term(states, masked, target_states, full, kept, rate)
+                          output_hidden_states=True).hidden_states[-1]  # [B', S_masked, D_lm]
+        loss_mvm, trace = self._mvm_term(states, masked, target_states, target_seq, kept, rate)
+        trace["rows"] = rows  # the clips of the masked pass (None: all)
         return GifQAOutput(loss_ce + mvm_cfg.weight * loss_mvm + extra, out.logits, loss_ce, loss_mvm, trace, loss_dec,
                            **_frame_states(out, full, frame_states_layer))
 
