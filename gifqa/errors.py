@@ -30,6 +30,9 @@ class MediaError(GifqaError):
             message += f" ({hint})"
         super().__init__(message)
 
+    def __reduce__(self):  # pickled whole, so an error raised in a worker process (gifqa.workers) arrives intact
+        return self.__class__, (self.path, self.problem, self.hint)
+
 
 class MediaLimitError(MediaError):
     """A media file is over one of the caps in :class:`gifqa.media.MediaLimits`."""
@@ -45,6 +48,9 @@ class TruncatedMediaError(MediaError):
     def __init__(self, path, problem: str, frames_complete: int, hint: str | None = None):
         self.frames_complete = frames_complete
         super().__init__(path, problem, hint)
+
+    def __reduce__(self):
+        return self.__class__, (self.path, self.problem, self.frames_complete, self.hint)
 
 
 class ConfigError(GifqaError):
@@ -68,3 +74,6 @@ class DataError(GifqaError):
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self):
+        return self.__class__, (self.path, self.problem, self.line)

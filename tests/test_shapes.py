@@ -53,7 +53,7 @@ def test_deterministic(tmp_path, dataset):
 def test_worlds_rendered_by_several_processes_are_byte_identical(tmp_path):
     """generate_dataset(workers=2) renders the GIFs in a process pool (>= POOL_MIN_CLIPS clips): every file
     equals the one-process world's, and the progress callback still sees each split's clips in order."""
-    from gifqa.shapes.dataset import POOL_MIN_CLIPS
+    from gifqa.workers import POOL_MIN_ITEMS as POOL_MIN_CLIPS
 
     kw = dict(n_train=POOL_MIN_CLIPS, n_val=3, n_test=3, n_compositional=3, n_val_compositional=2, seed=4)
     seen = []
@@ -71,7 +71,7 @@ def test_worlds_rendered_by_several_processes_are_byte_identical(tmp_path):
 def test_a_plain_script_can_render_a_world_with_several_processes(tmp_path):
     """A script that calls generate_dataset at its top level, with no ``if __name__ == "__main__"`` guard (the
     package docstring's example), still works with a process pool: the workers must not re-run the script."""
-    from gifqa.shapes.dataset import POOL_MIN_CLIPS
+    from gifqa.workers import POOL_MIN_ITEMS as POOL_MIN_CLIPS
 
     script = tmp_path / "make_world.py"
     script.write_text("from gifqa.shapes import generate_dataset\n"

@@ -446,3 +446,18 @@ def test_train_clip_refuses_to_overwrite_and_to_exhaust_memory(tiny_clip, tmp_pa
     with pytest.raises(ConfigError, match="GiB"):
         train_contrastive(cfg, build_clip_tokenizer())
     assert not (tmp_path / "world").exists()  # refused before generating anything
+
+
+def test_step_one_decodes_the_same_clips_and_labels_in_worker_processes(tiny_clip, monkeypatch):
+    from gifqa import workers
+    from gifqa.model.presets import load_preset
+    from gifqa.shapes.vocab import build_clip_tokenizer
+    from gifqa.training.contrastive import _load_split
+
+    monkeypatch.setattr(workers, "POOL_MIN_ITEMS", 2)  # a pool even for the tiny world's 8 clips
+    world = next((tiny_clip.parent / "world" / "data").glob("shapes-*"))
+    vision, tokenizer = load_preset("shapes").vision, build_clip_tokenizer()
+    one, two = (_load_split(world, "train", 4, vision, tokenizer, 32, True, True, workers=n) for n in (1, 2))
+    assert one[1] == two[1]  # captions
+    for a, b in zip([*one[0], *one[2]], [*two[0], *two[2]]):  # pixels, ids, mask; shape, colour, pose labels
+        assert torch.equal(a, b) if a.dtype != torch.float32 else torch.equal(a.nan_to_num(), b.nan_to_num())

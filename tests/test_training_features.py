@@ -134,3 +134,15 @@ def test_two_ranks_split_the_pre_pass(tiny_model, gifs, tmp_path):
     cache, s1 = build_feature_cache(tiny_model, gifs, tmp_path / "c", 4, rank=1, world=2, log=False)
     assert s0["computed"] + s1["computed"] == 3 and s0["computed"] and s1["computed"]
     assert len(cache.refresh()) == 3 and len(list(cache.dir.glob("shard-*.safetensors"))) == 2
+
+
+def test_pre_pass_decodes_in_worker_processes_to_the_same_features(tiny_model, gifs, tmp_path, monkeypatch):
+    from gifqa import workers
+    from gifqa.training.features import build_feature_cache, file_sha256
+
+    monkeypatch.setattr(workers, "POOL_MIN_ITEMS", 2)  # a pool even for three clips
+    one, _ = build_feature_cache(tiny_model, gifs, tmp_path / "one", 4, log=False, workers=1)
+    two, stats = build_feature_cache(tiny_model, gifs, tmp_path / "two", 4, log=False, workers=2)
+    assert stats["computed"] == 3
+    for p in gifs:
+        assert torch.equal(one.get(file_sha256(p)), two.get(file_sha256(p)))

@@ -23,9 +23,6 @@ a model for leaning on which shapes do what in training, which the compositional
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +30,7 @@ import numpy as np
 
 from gifqa.shapes.render import render_frames, save_gif
 from gifqa.shapes.world import ACTIONS, COLOURS, NUMBER_WORDS, SHAPES, Scene, sample_scene
+from gifqa.workers import ordered_map
 
 GENERATOR_VERSION = 2  # 2: exact actor colours in the GIF palette (render.gif_palette)
 # Appended splits keep the others byte-identical: each GIF's RNG is seeded by its split's index here.
@@ -184,20 +182,6 @@ def _make_clip(job: tuple) -> tuple[str, dict, _Rows]:
     return desc, reaction, rows
 
 
-POOL_MIN_CLIPS = 64  # fewer clips than this are made in the calling process (a pool's start-up would dominate)
-
-
-def _can_fork() -> bool:
-    """Whether a forked process pool is safe here: Linux (macOS's system libraries are not fork-safe, and
-    Windows has no fork; there the GIFs are rendered in this process)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-
-
-def default_workers() -> int:
-    """Processes to render a world with: the CPUs this process may use, at most 8."""
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
-
-
 def generate_dataset(
     out_dir,
     *,
@@ -215,7 +199,7 @@ def generate_dataset(
 
     Deterministic: the same arguments give byte-identical files (each GIF draws from its
     own RNG seeded by (seed, split, index)), whatever ``workers`` (processes rendering the GIFs, on
-    Linux; default ``default_workers()``; elsewhere they are rendered in this process).
+    Linux; default ``gifqa.workers.default_workers()``; elsewhere they are rendered in this process).
     """
     out = Path(out_dir)
     (out / "gifs").mkdir(parents=True, exist_ok=True)
@@ -228,15 +212,9 @@ def generate_dataset(
         for i in range(n):
             jobs.append((str(out), seed, split, i, size_px, held_list, key))
             key += 1
-    workers = default_workers() if workers is None else max(1, int(workers))
-    pool = None
-    if workers > 1 and len(jobs) >= POOL_MIN_CLIPS and _can_fork():
-        # fork, not spawn: spawned workers re-import the caller's main module, so a plain script calling this
-        # at its top level (no ``if __name__ == "__main__"``) would hang.  The workers only draw with numpy
-        # and Pillow, never torch, so a parent already running torch's thread pools is no hazard to them.
-        pool = multiprocessing.get_context("fork").Pool(workers)
-    try:
-        made = pool.imap(_make_clip, jobs, chunksize=16) if pool is not None else map(_make_clip, jobs)
+    # The workers only draw with numpy and Pillow; every clip has its own RNG, so the files are the same
+    # for any number of them.
+    with ordered_map(_make_clip, jobs, workers) as made:
         descriptions, reactions = [], []
         next_ids = {t: 1 for t in HEADERS}
         for split in counts:
@@ -257,9 +235,6 @@ def generate_dataset(
             prefix = "Train" if split == "train" else "Test"
             for task in HEADERS:
                 next_ids[task] = _write_table(folder / f"{prefix}_{task}_question.csv", task, getattr(rows, task), next_ids[task])
-    finally:
-        if pool is not None:
-            pool.terminate()
     (out / "descriptions.tsv").write_text("\n".join(descriptions) + "\n")
     with open(out / "reactions.jsonl", "w") as fh:
         for r in reactions:

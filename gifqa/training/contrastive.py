@@ -42,6 +42,7 @@ import torch.nn.functional as F
 
 from gifqa.errors import ConfigError, DataError
 from gifqa.typed_config import from_dict, to_dict
+from gifqa.workers import ordered_map
 
 log = logging.getLogger(__name__)
 
@@ -271,15 +272,13 @@ def evaluate_clip(clip_dir, world_dir, split: str = "val", frames: int = 8, seed
 
 
 def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text: int, labels: bool = False,
-                poses: bool = False):
+                poses: bool = False, workers: int | None = None):
     """Pixels [N, T, 3, S, S] (PIXEL_DTYPE), token ids / mask [N, L] of one split's GIFs and captions; the
     captions; with ``labels``, the patch shape and colour classes [N, T, P] of the frames read
     (``gifqa.shapes.patches``; the scenes are re-drawn from the world's manifest), else None; with
-    ``poses`` as well, the labels are (shape, colour, poses [N, T, P, POSE_SIZE])."""
-    from gifqa.media import load_video
-    from gifqa.model.vision import preprocess_frames
-    from gifqa.shapes.dataset import scene_for
-    from gifqa.shapes.patches import POSE_SIZE, frame_times_ms, patch_coverage, patch_labels, patch_poses
+    ``poses`` as well, the labels are (shape, colour, poses [N, T, P, POSE_SIZE]).  The clips are decoded
+    by ``workers`` processes (``gifqa.workers.ordered_map``); the arrays are the same for any number."""
+    from gifqa.shapes.patches import POSE_SIZE
 
     captions = dict(line.split("\t", 1) for line in (root / "descriptions.tsv").read_text().splitlines() if line)
     ids = root / split / "gif_ids.txt"
@@ -294,22 +293,42 @@ def _load_split(root: Path, split: str, frames: int, vision, tokenizer, max_text
     classes = torch.zeros((2, len(names), frames, grid * grid), dtype=torch.int64) if labels else None
     stances = torch.zeros((len(names), frames, grid * grid, POSE_SIZE)) if labels and poses else None
     manifest = json.loads((root / "manifest.json").read_text()) if labels else {}
-    for i, n in enumerate(names):
-        video = load_video(root / "gifs" / n, frames)
-        pixels[i] = preprocess_frames(video.frames, vision)
-        if labels:
-            scene = scene_for(n, seed=manifest["seed"], size_px=manifest["size_px"])
-            times = frame_times_ms(scene, video.timestamps_ms)
-            share = patch_coverage(scene, times, grid)
-            for k, c in enumerate(patch_labels(scene, times, grid, share=share)):
-                classes[k, i] = torch.from_numpy(c)
-            if stances is not None:
-                stances[i] = torch.from_numpy(patch_poses(scene, times, grid, share=share))
+    scene_args = (manifest["seed"], manifest["size_px"], grid, poses) if labels else None
+    jobs = [(str(root / "gifs" / n), frames, vision, scene_args) for n in names]
+    with ordered_map(_decode_clip, jobs, workers, chunksize=32) as decoded:
+        for i, (clip, clip_classes, clip_poses) in enumerate(decoded):
+            pixels[i] = torch.from_numpy(clip)
+            if clip_classes is not None:
+                for k, c in enumerate(clip_classes):
+                    classes[k, i] = torch.from_numpy(c)
+            if clip_poses is not None:
+                stances[i] = torch.from_numpy(clip_poses)
     texts = [captions[n].strip() for n in names]
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_text, return_tensors="pt")
     if stances is not None:
         return (pixels, enc["input_ids"], enc["attention_mask"]), texts, (classes[0], classes[1], stances)
     return (pixels, enc["input_ids"], enc["attention_mask"]), texts, classes
+
+
+def _decode_clip(job):
+    """One clip of ``_load_split`` (in a worker process): (pixels [T, 3, S, S] as PIXEL_DTYPE numpy, its
+    patch classes (shape, colour) [T, P] each or None, its patch poses [T, P, POSE_SIZE] or None)."""
+    from gifqa.media import load_video
+    from gifqa.model.vision import preprocess_frames
+    from gifqa.shapes.dataset import scene_for
+    from gifqa.shapes.patches import frame_times_ms, patch_coverage, patch_labels, patch_poses
+
+    path, frames, vision, scene_args = job
+    video = load_video(path, frames)
+    pixels = preprocess_frames(video.frames, vision).to(PIXEL_DTYPE).numpy()
+    if scene_args is None:
+        return pixels, None, None
+    seed, size_px, grid, poses = scene_args
+    scene = scene_for(Path(path).name, seed=seed, size_px=size_px)
+    times = frame_times_ms(scene, video.timestamps_ms)
+    share = patch_coverage(scene, times, grid)
+    classes = patch_labels(scene, times, grid, share=share)
+    return pixels, classes, patch_poses(scene, times, grid, share=share) if poses else None
 
 
 def _param_groups(model, weight_decay: float) -> list[dict]:

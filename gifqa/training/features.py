@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from gifqa.errors import DataError
+from gifqa.workers import ordered_map
 
 CACHE_FORMAT = 1
 SAMPLING = "uniform"  # the sampling ConcatExamples decodes with (load_video's default)
@@ -151,17 +152,15 @@ def _atomic_write(path: Path, text: str) -> None:
 @torch.no_grad()
 def build_feature_cache(model, paths, cache_dir, frames: int, *, precision: str = "no", rank: int = 0,
                         world: int = 1, batch_clips: int = 16, shard_clips: int = 512, limits=None,
-                        autocast=None, log: bool = True) -> tuple[FeatureCache, dict]:
+                        autocast=None, log: bool = True, workers: int | None = None) -> tuple[FeatureCache, dict]:
     """The pre-pass: features of every clip in ``paths`` not yet cached.  Process ``rank`` of
     ``world`` handles every ``world``-th distinct file.  Returns (cache, {"clips", "reused", "computed"})
     for this process; call ``cache.refresh()`` after every process has finished.
 
     ``autocast``: a context factory the training forward runs under (``accelerator.autocast``), so
-    the cached features are computed exactly as the training step would compute them.
+    the cached features are computed exactly as the training step would compute them.  ``workers``:
+    processes decoding the clips (default ``gifqa.workers.default_workers()``).
     """
-    from gifqa.media import load_video
-    from gifqa.model.vision import preprocess_frames
-
     dtype = storage_dtype(model.config.vision.dtype, precision)
     key, desc = cache_key(model, frames, SAMPLING, dtype)
     cache = FeatureCache(cache_dir, key).refresh()
@@ -176,21 +175,33 @@ def build_feature_cache(model, paths, cache_dir, frames: int, *, precision: str 
     pending: dict[str, torch.Tensor] = {}
     device = model.device
     ctx = autocast or nullcontext
-    for start in range(0, len(todo), batch_clips):
-        shas = todo[start : start + batch_clips]
-        pixels = [preprocess_frames(load_video(by_sha[s], frames, sampling=SAMPLING, limits=limits).frames,
-                                    model.config.vision) for s in shas]
-        counts = [len(p) for p in pixels]
-        with ctx():
-            feats = model.vision(torch.cat(pixels).to(device))  # [sum T, N, D_v]
-        for sha, f in zip(shas, feats.split(counts)):
-            pending[sha] = f.to(dtype).cpu()
-        if len(pending) >= shard_clips:
-            cache.write_shard(pending, rank, desc)
-            pending = {}
+    # Decoding is most of the pre-pass on a CPU: worker processes decode (gifqa.workers.ordered_map; the
+    # pixels are the same for any number), this process runs the tower on batches of them.
+    jobs = [(by_sha[s], frames, SAMPLING, limits, model.config.vision) for s in todo]
+    with ordered_map(_decode_for_cache, jobs, workers, chunksize=8) as decoded:
+        for start in range(0, len(todo), batch_clips):
+            shas = todo[start : start + batch_clips]
+            pixels = [torch.from_numpy(next(decoded)) for _ in shas]
+            counts = [len(p) for p in pixels]
+            with ctx():
+                feats = model.vision(torch.cat(pixels).to(device))  # [sum T, N, D_v]
+            for sha, f in zip(shas, feats.split(counts)):
+                pending[sha] = f.to(dtype).cpu()
+            if len(pending) >= shard_clips:
+                cache.write_shard(pending, rank, desc)
+                pending = {}
     if pending:
         cache.write_shard(pending, rank, desc)
     return cache.refresh(), stats
+
+
+def _decode_for_cache(job):
+    """One clip of the pre-pass (in a worker process): float32 pixels [T, 3, S, S] as numpy."""
+    from gifqa.media import load_video
+    from gifqa.model.vision import preprocess_frames
+
+    path, frames, sampling, limits, vision = job
+    return preprocess_frames(load_video(path, frames, sampling=sampling, limits=limits).frames, vision).numpy()
 
 
 def encode_from_features(model):

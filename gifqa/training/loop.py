@@ -437,6 +437,7 @@ def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
     """The frozen-feature pre-pass: every process encodes its share of the clips not yet cached,
     then all read the whole cache.  Counts go to feature_cache.json in the run directory."""
     from gifqa.training.features import build_feature_cache
+    from gifqa.workers import default_workers
 
     model.vision.to(accelerator.device)
     model.projector.to(accelerator.device)  # model.device (where features go) is the projector's
@@ -444,7 +445,7 @@ def _feature_cache(cfg, accelerator, model, streams, run_dir: Path):
     cache, stats = build_feature_cache(
         model, paths, cfg.data.feature_cache, cfg.data.frames, precision=cfg.precision,
         rank=accelerator.process_index, world=accelerator.num_processes, autocast=accelerator.autocast,
-        log=True)
+        log=True, workers=max(1, default_workers() // accelerator.num_processes))  # the CPUs shared by the processes
     local = torch.tensor([stats["clips"], stats["reused"], stats["computed"]], device=accelerator.device)
     total = accelerator.reduce(local, reduction="sum").tolist()
     accelerator.wait_for_everyone()
